@@ -1,0 +1,1 @@
+"""tejun: research-security case management run as BPMN."""

@@ -1,0 +1,109 @@
+"""Settings, read once from `TEJUN_*` environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"TEJUN_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def _secret_key(instance: Path) -> str:
+    """The configured key, or one generated once and kept in the instance folder (mode 600)."""
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    bpmn_dir: Path
+    forms_dir: Path
+    upload_dir: Path
+    max_upload_bytes: int
+    base_url: str
+    script_time_limit: float
+    worker_interval: float
+    worker_batch: int
+    db_pool_size: int
+    session_cookie_secure: bool
+    login_max_failures: int
+    login_lockout_seconds: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    mail_from: str
+    reminder_days: int
+    default_locale: str
+    oidc: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        instance = Path(_env("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))).resolve()
+        values = dict(
+            instance_path=instance,
+            database_url=_env("DATABASE_URL", f"sqlite:///{instance / 'tejun.sqlite3'}"),
+            secret_key=None,
+            bpmn_dir=Path(_env("BPMN_DIR", str(PROJECT_ROOT / "bpmn"))),
+            forms_dir=Path(_env("FORMS_DIR", str(PROJECT_ROOT / "forms"))),
+            upload_dir=Path(_env("UPLOAD_DIR", str(instance / "uploads"))),
+            max_upload_bytes=_env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
+            base_url=_env("BASE_URL", "http://127.0.0.1:5000"),
+            script_time_limit=float(_env("SCRIPT_TIME_LIMIT", "1.0")),
+            worker_interval=float(_env("WORKER_INTERVAL", "5")),
+            worker_batch=_env_int("WORKER_BATCH", 50),
+            db_pool_size=_env_int("DB_POOL_SIZE", 5),
+            session_cookie_secure=_env_bool("SESSION_COOKIE_SECURE", False),
+            login_max_failures=_env_int("LOGIN_MAX_FAILURES", 5),
+            login_lockout_seconds=_env_int("LOGIN_LOCKOUT_SECONDS", 900),
+            smtp_host=_env("SMTP_HOST"),
+            smtp_port=_env_int("SMTP_PORT", 25),
+            smtp_user=_env("SMTP_USER"),
+            smtp_password=_env("SMTP_PASSWORD"),
+            smtp_starttls=_env_bool("SMTP_STARTTLS", False),
+            mail_from=_env("MAIL_FROM", "tejun@localhost"),
+            reminder_days=_env_int("REMINDER_DAYS", 3),
+            default_locale=_env("DEFAULT_LOCALE", "ja"),
+            oidc={
+                key: _env(f"OIDC_{key.upper()}")
+                for key in ("issuer", "client_id", "client_secret", "scope", "org_claim", "roles_claim")
+                if _env(f"OIDC_{key.upper()}")
+            },
+        )
+        values.update(overrides)
+        if values["secret_key"] is None:
+            values["secret_key"] = _secret_key(Path(values["instance_path"]))
+        return cls(**values)

@@ -1,0 +1,42 @@
+"""The append-only event log: the audit source of truth, hash-chained per stream."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class EventStream(Base):
+    """The head of one chain ("case:42", "system"): its last sequence number and hash."""
+
+    __tablename__ = "event_streams"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("stream", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # kept even if the account is renamed or removed later
+    actor_name: Mapped[str] = mapped_column(String(150))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    model_hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
