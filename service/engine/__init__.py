@@ -1,0 +1,1 @@
+"""The BPMN engine adapter: the only package that imports SpiffWorkflow."""
