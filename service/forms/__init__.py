@@ -1,0 +1,1 @@
+"""Task forms: JSON Schema checking, validation of submitted data, languages and reference lists."""
