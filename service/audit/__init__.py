@@ -1,0 +1,1 @@
+"""Audit: the append-only, hash-chained event log, its verification and replay."""

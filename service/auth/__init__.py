@@ -1,0 +1,1 @@
+"""Users, organizations, roles, permissions, sign-in and API tokens."""

@@ -1,0 +1,65 @@
+"""Signing in with a password: argon2id verification, lockout after repeated failures, audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from .. import clock
+from ..audit import chain
+from ..errors import Conflict, TooManyAttempts, Unauthorized
+from ..models import User
+from ..services import Services
+from ..unit_of_work import unit_of_work
+from .passwords import hash_password, needs_rehash, verify_password
+
+WRONG = "wrong username or password"
+
+
+def authenticate(svc: Services, username: str, password: str, remote_addr: str | None = None) -> int:
+    """Check a password; returns the user id. Failures are counted per account and lock it for a while."""
+    for attempt in range(3):
+        try:
+            return _authenticate(svc, username, password, remote_addr)
+        except Conflict:
+            # two sign-ins of the same account recorded at the same instant: record again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _authenticate(svc: Services, username: str, password: str, remote_addr: str | None) -> int:
+    username = (username or "").strip()
+    now = clock.now()
+    outcome: Exception | None = None
+    user_id = None
+    with unit_of_work(svc) as session:
+        user = session.scalars(select(User).where(func.lower(User.username) == username.lower())).first()
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            outcome = TooManyAttempts("too many failed sign-ins: this account is locked for a while")
+        elif not verify_password(user.password_hash if user else None, password or "") or not user.active:
+            outcome = Unauthorized(WRONG)
+            if user is not None:
+                user.failed_logins += 1
+                if user.failed_logins >= svc.settings.login_max_failures:
+                    user.locked_until = now + timedelta(seconds=svc.settings.login_lockout_seconds)
+                    user.failed_logins = 0
+        else:
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            if needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
+            user_id = user.id
+        chain.append(
+            session,
+            stream=f"user:{user.id}" if user else "auth",
+            action="login" if outcome is None else "login_failed",
+            actor_id=user.id if user else None,
+            actor_name=user.username if user else username[:150] or "?",
+            data={"remote_addr": remote_addr, "reason": None if outcome is None else outcome.detail},
+        )
+    if outcome is not None:
+        raise outcome
+    return user_id

@@ -1,0 +1,154 @@
+"""Who may see and do what, per organization. Every entry point (pages, API, CLI, worker) asks these.
+
+The rules, by role (docs/architecture.md has the full matrix):
+
+* FA staff see the cases of their funding agency's programs; `fa_manager` also designates and decides.
+* Lead-institution staff see their institution's cases in full.
+* Partner-institution staff see only their part of a case: the tasks routed to their organization.
+* Ministry officers see the consultations routed to their ministry.
+* Researchers see their own tasks and the summary of the cases they are on.
+* Process designers see models, not case data. Auditors read in their scope (all, or one FA's cases).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from sqlalchemy import and_, exists, false, or_, select, true
+
+from ..models import Case, CaseMember, CaseParty, WorkItem
+from .actor import Actor
+from .roles import FA_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
+
+LEAD_STAFF = ("security_officer", "institution_admin")
+
+
+class View(IntEnum):
+    """How much of a case an actor may see; higher includes lower."""
+
+    NONE = 0
+    SUMMARY = 1  # researchers on the team
+    PART = 2  # partner institutions and consulted ministries: their own part
+    FULL = 3  # the FA, the lead institution, auditors in scope
+
+
+def case_view(actor: Actor, case: Case) -> View:
+    if actor.is_system:
+        return View.FULL
+    for grant in actor.grants:
+        if grant.role == "auditor" and (grant.scope == "all" or grant.organization_id == case.funding_agency_id):
+            return View.FULL
+    if case.funding_agency_id in actor.orgs_with(*FA_ROLES):
+        return View.FULL
+    if case.lead_institution_id is not None and case.lead_institution_id in actor.orgs_with(*LEAD_STAFF):
+        return View.FULL
+    party_orgs = {p.organization_id for p in case.parties}
+    if party_orgs & actor.orgs_with(*LEAD_STAFF, *MINISTRY_ROLES):
+        return View.PART
+    if actor.user_id is not None and "researcher" in actor.roles:
+        return View.SUMMARY if _is_member(case, actor) else View.NONE
+    return View.NONE
+
+
+def _is_member(case: Case, actor: Actor) -> bool:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(case)
+    if session is None:
+        return False
+    return bool(
+        session.scalar(
+            select(exists().where(CaseMember.case_id == case.id, CaseMember.user_id == actor.user_id))
+        )
+    )
+
+
+def visible_cases_clause(actor: Actor):
+    """A SQL condition on `Case` matching exactly the cases `case_view` would let the actor see."""
+    if actor.is_system:
+        return true()
+    clauses = []
+    for grant in actor.grants:
+        if grant.role == "auditor":
+            clauses.append(true() if grant.scope == "all" else Case.funding_agency_id == grant.organization_id)
+    fa = actor.orgs_with(*FA_ROLES)
+    if fa:
+        clauses.append(Case.funding_agency_id.in_(fa))
+    lead = actor.orgs_with(*LEAD_STAFF)
+    if lead:
+        clauses.append(Case.lead_institution_id.in_(lead))
+    party = actor.orgs_with(*LEAD_STAFF, *MINISTRY_ROLES)
+    if party:
+        clauses.append(
+            exists().where(CaseParty.case_id == Case.id, CaseParty.organization_id.in_(party))
+        )
+    if actor.user_id is not None and "researcher" in actor.roles:
+        clauses.append(exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == actor.user_id))
+    return or_(*clauses) if clauses else false()
+
+
+def visible_items_clause(actor: Actor, case_view_level: View | None = None):
+    """Work items the actor may see: those routed to an organization and role they hold, or to them."""
+    if actor.is_system:
+        return true()
+    clauses = [WorkItem.assignee_id == actor.user_id] if actor.user_id is not None else []
+    for grant in actor.grants:
+        if grant.role in FA_ROLES | MINISTRY_ROLES | set(LEAD_STAFF):
+            clauses.append(WorkItem.organization_id == grant.organization_id)
+    if case_view_level is not None and case_view_level >= View.FULL:
+        clauses.append(true())
+    return or_(*clauses) if clauses else false()
+
+
+def may_work(actor: Actor, item: WorkItem) -> bool:
+    """May the actor claim and complete this work item?"""
+    if actor.user_id is None:
+        return False
+    if item.assignee_id == actor.user_id:
+        return True
+    if actor.has(item.role, item.organization_id):
+        # researchers only ever do the tasks meant for them personally
+        return item.role != "researcher"
+    # the research-security office may fill a researcher's form on their behalf
+    return item.role == "researcher" and actor.has("security_officer", item.organization_id)
+
+
+def may_assign(actor: Actor, item: WorkItem) -> bool:
+    """May the actor hand this work item to someone else (or take it from someone)?"""
+    if item.role in FA_ROLES:
+        return actor.has("fa_manager", item.organization_id)
+    if item.role in INSTITUTION_ROLES:
+        return actor.has("institution_admin", item.organization_id) or actor.has(
+            "security_officer", item.organization_id
+        )
+    return actor.has(item.role, item.organization_id) and item.role in MINISTRY_ROLES
+
+
+def may_start_application(actor: Actor, lead_institution_id: int) -> bool:
+    return any(actor.has(role, lead_institution_id) for role in LEAD_STAFF)
+
+
+def may_start_designation(actor: Actor, funding_agency_id: int) -> bool:
+    return actor.has("fa_officer", funding_agency_id) or actor.has("fa_manager", funding_agency_id)
+
+
+def may_send(actor: Actor, case: Case, role: str) -> bool:
+    """May the actor trigger a case action offered to `role` (a waiting message event in that lane)?"""
+    if role in FA_ROLES:
+        return actor.has(role, case.funding_agency_id)
+    if role in INSTITUTION_ROLES and case.lead_institution_id is not None:
+        return actor.has(role, case.lead_institution_id) or (
+            role == "researcher" and actor.has("security_officer", case.lead_institution_id)
+        )
+    return False
+
+
+def open_items_for(actor: Actor):
+    """Condition for queue tabs: routed to a role the actor holds in that organization, or to them."""
+    clauses = [WorkItem.assignee_id == actor.user_id] if actor.user_id is not None else []
+    for grant in actor.grants:
+        if grant.role in FA_ROLES | MINISTRY_ROLES | set(LEAD_STAFF):
+            clauses.append(and_(WorkItem.organization_id == grant.organization_id, WorkItem.role == grant.role))
+        if grant.role == "security_officer":
+            clauses.append(and_(WorkItem.organization_id == grant.organization_id, WorkItem.role == "researcher"))
+    return or_(*clauses) if clauses else false()

@@ -1,0 +1,86 @@
+"""Who is signed in for this request: a session cookie (pages) or a bearer token (API clients)."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_login import LoginManager, UserMixin
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..models import Membership, User
+from . import tokens
+from .actor import Actor
+
+
+class SignedIn(UserMixin):
+    """The Flask-Login user: the actor plus how they authenticated."""
+
+    def __init__(self, user: User, via: str = "session", scopes: tuple[str, ...] = ("read", "write")):
+        self.actor = Actor.from_user(user)
+        self.user_id = user.id
+        self.username = user.username
+        self.display_name = user.display_name or user.username
+        self.email = user.email
+        self.locale = user.locale or "ja"
+        self.generation = user.session_generation
+        self.via = via
+        self.scopes = scopes
+
+    def get_id(self) -> str:
+        # a password change bumps the generation, which signs out every other session
+        return f"{self.user_id}:{self.generation}"
+
+
+login_manager = LoginManager()
+login_manager.login_view = "web.login"
+login_manager.session_protection = "strong"
+
+
+def _load(user_id: int) -> User | None:
+    svc = current_app.extensions["tejun"]
+    session = g.get("tejun_read_session")
+    if session is None:
+        session = g.tejun_read_session = svc.db.sessions()
+    return session.scalars(
+        select(User)
+        .where(User.id == user_id, User.active.is_(True))
+        .options(selectinload(User.memberships).joinedload(Membership.organization))
+    ).first()
+
+
+@login_manager.user_loader
+def load_user(identity: str):
+    try:
+        user_id, generation = (int(part) for part in identity.split(":", 1))
+    except ValueError:
+        return None
+    user = _load(user_id)
+    if user is None or user.session_generation != generation:
+        return None
+    return SignedIn(user)
+
+
+@login_manager.request_loader
+def load_from_bearer(req):
+    header = req.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    svc = current_app.extensions["tejun"]
+    with svc.db.transaction() as session:
+        found = tokens.resolve(session, header[7:].strip())
+        if found is None:
+            return None
+        user, token = found
+        user_id, scopes = user.id, tuple(token.scopes or ())
+    user = _load(user_id)
+    return SignedIn(user, via="token", scopes=scopes) if user is not None else None
+
+
+def close_read_session(_exc=None) -> None:
+    session = g.pop("tejun_read_session", None)
+    if session is not None:
+        session.close()
+
+
+def bearer_request() -> bool:
+    return request.headers.get("Authorization", "").lower().startswith("bearer ")

@@ -1,0 +1,66 @@
+"""API tokens: random, shown once, stored as SHA-256, scoped ("read", "write"), expiring and revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..models import ApiToken, User
+
+SCOPES = ("read", "write")
+PREFIX = "tj_"
+DEFAULT_LIFETIME = timedelta(days=90)
+MAX_LIFETIME = timedelta(days=365)
+
+
+def _digest(plain: str) -> str:
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def issue(
+    session: Session, user: User, name: str, scopes: list[str] | None = None, lifetime: timedelta | None = None
+) -> tuple[str, ApiToken]:
+    scopes = sorted(set(scopes or ["read", "write"]))
+    unknown = set(scopes) - set(SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scope(s): {', '.join(sorted(unknown))}")
+    lifetime = min(lifetime or DEFAULT_LIFETIME, MAX_LIFETIME)
+    plain = PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
+    token = ApiToken(
+        user_id=user.id, name=name[:100] or "token", token_hash=_digest(plain), scopes=scopes,
+        created_at=now, expires_at=now + lifetime,
+    )
+    session.add(token)
+    session.flush()
+    return plain, token
+
+
+def resolve(session: Session, plain: str) -> tuple[User, ApiToken] | None:
+    """The user and token for a presented bearer token, or None when unknown, expired, revoked or inactive."""
+    if not plain.startswith(PREFIX) or len(plain) > 200:
+        return None
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(plain))).first()
+    now = clock.now()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        return None
+    user = token.user
+    if not user.active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
+    return user, token
+
+
+def revoke(session: Session, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+
+
+def expired_before(moment: datetime) -> bool:  # pragma: no cover - convenience for admin listings
+    return moment <= clock.now()

@@ -1,0 +1,1 @@
+"""Use cases on cases and tasks: everything that changes a case goes through here."""

@@ -1,0 +1,386 @@
+"""Use cases that change a case. Each is one transaction: it fully happens, or nothing is written.
+
+Order inside each: load and authorize, validate, run the engine, then persist the new state, the events and
+the work items together. When the model itself fails (a script refused by the sandbox, a wrong expression)
+the case is kept, marked `error` with the reason, and the input that got it there is kept too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..audit import chain
+from ..auth.actor import Actor
+from ..auth.permissions import View, case_view, may_assign, may_send, may_start_application, may_work
+from ..auth.roles import parse_lane
+from ..designer.store import DEFAULT_SET, latest_published, model_hash, specs_for
+from ..engine.runtime import CaseWorkflow, EngineError, NoCatcher, TaskNotReady
+from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
+from ..models import Call, Case, CaseParty, CaseState, Membership, Organization, User, WorkItem
+from ..services import Services
+from ..unit_of_work import unit_of_work
+from .forms import validate_submission
+from .routing import refresh_case, refresh_work_items
+
+CASE_PROCESS = "research_security_case"
+
+
+@dataclass
+class Outcome:
+    """What a use case reports back: the case's new version and the tasks now open to the actor."""
+
+    case_id: int
+    version: int
+    status: str
+    next_task_ids: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+# -- loading and saving -----------------------------------------------------------------------------------
+def _restore(session: Session, svc: Services, case: Case) -> CaseWorkflow:
+    spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
+    state = session.get(CaseState, case.id)
+    return CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=svc.settings.script_time_limit)
+
+
+def _record(session: Session, case: Case, actor: Actor, action: str, **fields) -> dict:
+    return chain.append(
+        session,
+        stream=chain.case_stream(case.id),
+        case_id=case.id,
+        action=action,
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        model_hash=model_hash(session, case.model_version_id),
+        **fields,
+    )
+
+
+def _run(session: Session, case: Case, flow: CaseWorkflow, actor: Actor, step, action: str = "engine_steps") -> None:
+    """Run `step(flow)`, then route and persist; a model failure puts the case in error, keeping the input."""
+    now = clock.now()
+    try:
+        step(flow)
+        refresh_case(case, flow, now)
+        refresh_work_items(session, case, flow, now)
+    except EngineError as exc:
+        # the case stops where it is: nobody can work on it until an administrator retries it
+        case.status = "error"
+        case.error_message = str(exc)[:2000]
+        case.next_wakeup_at = None
+        case.updated_at = now
+        session.execute(delete(WorkItem).where(WorkItem.case_id == case.id))
+        _record(session, case, actor, "engine_error", element_id=exc.element_id, data={"message": exc.message})
+    if flow.completed_log:
+        _record(session, case, actor, action, data={"completed": flow.completed_log})
+        flow.completed_log = []
+    _save_state(session, case, flow, now)
+
+
+def _save_state(session: Session, case: Case, flow: CaseWorkflow, now) -> None:
+    blob = flow.dump()
+    state = session.get(CaseState, case.id)
+    if state is None:
+        session.add(CaseState(case_id=case.id, state=blob, updated_at=now))
+    else:
+        state.state = blob
+        state.updated_at = now
+
+
+def _open_tasks_for(session: Session, actor: Actor, case_id: int) -> list[str]:
+    items = session.scalars(select(WorkItem).where(WorkItem.case_id == case_id)).all()
+    return [item.task_id for item in items if may_work(actor, item)]
+
+
+def _visible_case(session: Session, actor: Actor, case_id: int, at_least: View = View.PART) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or case_view(actor, case) < at_least:
+        raise NotFound("no such case")
+    return case
+
+
+def _work_item(session: Session, actor: Actor, task_id: str, *, lock: bool = False) -> tuple[WorkItem, Case]:
+    query = select(WorkItem).where(WorkItem.task_id == str(task_id))
+    item = session.scalars(query).first()
+    if item is None:
+        raise NotFound("no such open task (it may have been completed already)")
+    case = session.get(Case, item.case_id)
+    if not may_work(actor, item) and not may_assign(actor, item) and case_view(actor, case) < View.FULL:
+        raise NotFound("no such open task (it may have been completed already)")
+    return item, case
+
+
+def _check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            f"the case changed since you loaded it (version {expected_version}, now {case.version}); reload it",
+            current_version=case.version,
+        )
+
+
+# -- starting cases ---------------------------------------------------------------------------------------
+def start_case(
+    svc: Services,
+    actor: Actor,
+    *,
+    call_id: int,
+    lead_institution_id: int,
+    title: str,
+    variant: str = "domestic",
+    partner_ids: tuple[int, ...] = (),
+    erad_project_number: str | None = None,
+    project_end_date: date | None = None,
+    process_id: str = CASE_PROCESS,
+    model_set: str = DEFAULT_SET,
+) -> Outcome:
+    """The lead institution opens a case for one project under a call, on the newest published model."""
+    if variant not in ("domestic", "foreign_joint"):
+        raise InvalidRequest("variant must be 'domestic' or 'foreign_joint'")
+    title = (title or "").strip()
+    if not title:
+        raise InvalidRequest("a case needs a title")
+    with unit_of_work(svc) as session:
+        call = session.get(Call, call_id)
+        lead = session.get(Organization, lead_institution_id)
+        if lead is None or lead.kind != "institution" or not may_start_application(actor, lead.id):
+            raise NotFound("no such institution among yours")
+        if call is None or call.status != "open":
+            raise NotFound("no such open call")
+        version = latest_published(session, model_set)
+        if version is None:
+            raise InvalidRequest("no published model version: run `flask --app wsgi models sync`")
+        now = clock.now()
+        program = call.program
+        case = Case(
+            reference=f"tmp-{now.timestamp()}-{actor.user_id}",
+            kind="application",
+            title=title[:500],
+            variant=variant,
+            funding_agency_id=program.funding_agency_id,
+            lead_institution_id=lead.id,
+            program_id=program.id,
+            call_id=call.id,
+            erad_project_number=erad_project_number,
+            process_id=process_id,
+            model_version_id=version.id,
+            created_by_id=actor.user_id,
+            created_at=now,
+            updated_at=now,
+            status="running",
+        )
+        for partner_id in dict.fromkeys(partner_ids):
+            partner = session.get(Organization, partner_id)
+            if partner is None or partner.kind != "institution" or partner.id == lead.id:
+                raise InvalidRequest(f"partner {partner_id} is not another institution")
+            case.parties.append(CaseParty(organization_id=partner.id, role="partner"))
+        session.add(case)
+        session.flush()
+        case.reference = f"RS-{now.year}-{case.id:05d}"
+        data = {
+            "case": {
+                "id": case.id,
+                "reference": case.reference,
+                "title": case.title,
+                "variant": variant,
+                "fa_organization_id": case.funding_agency_id,
+                "lead_organization_id": lead.id,
+                "program_id": program.id,
+                "call_id": call.id,
+                "erad_project_number": erad_project_number,
+            },
+            "call": {
+                "risk_deadline": call.risk_deadline.isoformat(),
+                "follow_up_interval": call.follow_up_interval or "P12M",
+                "project_end_date": project_end_date.isoformat() if project_end_date else None,
+                "areas": [a.code for a in program.areas],
+                "designated": program.designated,
+            },
+            "program": {"code": program.code, "title": program.title, "title_en": program.title_en},
+        }
+        try:
+            spec, subprocess_specs = specs_for(session, version.id, process_id)
+        except LookupError as exc:
+            raise InvalidRequest(str(exc)) from None
+        flow = CaseWorkflow.create(spec, subprocess_specs, data, time_limit=svc.settings.script_time_limit)
+        _record(session, case, actor, "case_started", data={"title": case.title, "variant": variant, **data})
+        _run(session, case, flow, actor, lambda f: f.advance())
+        session.flush()
+        return Outcome(case.id, case.version, case.status, _open_tasks_for(session, actor, case.id),
+                       case.error_message)
+
+
+# -- tasks --------------------------------------------------------------------------------------------------
+def complete_task(
+    svc: Services, actor: Actor, task_id: str, data: dict, expected_version: int | None = None
+) -> Outcome:
+    """Submit a task's form: validated against its schema, then the engine runs on to the next wait."""
+    with unit_of_work(svc) as session:
+        item, case = _work_item(session, actor, task_id)
+        if not may_work(actor, item):
+            raise Forbidden("this task is for another role or person")
+        if item.assignee_id not in (None, actor.user_id):
+            holder = session.get(User, item.assignee_id)
+            raise Conflict(f"this task is assigned to {holder.display_name or holder.username}")
+        _check_version(case, expected_version)
+        clean = validate_submission(session, case, item, data, actor.locale)
+        flow = _restore(session, svc, case)
+        _record(session, case, actor, "task_completed", task_id=item.task_id, element_id=item.element_id,
+                data=clean)
+
+        def step(f: CaseWorkflow) -> None:
+            try:
+                f.complete(item.task_id, clean)
+            except TaskNotReady:
+                raise Conflict("this task was already completed") from None
+
+        _run(session, case, flow, actor, step)
+        session.flush()
+        return Outcome(case.id, case.version, case.status, _open_tasks_for(session, actor, case.id),
+                       case.error_message)
+
+
+def claim_task(svc: Services, actor: Actor, task_id: str) -> Outcome:
+    with unit_of_work(svc) as session:
+        item, case = _work_item(session, actor, task_id)
+        if not may_work(actor, item):
+            raise Forbidden("this task is for another role")
+        if item.assignee_id == actor.user_id:
+            return Outcome(case.id, case.version, case.status, [item.task_id])
+        now = clock.now()
+        taken = session.execute(
+            update(WorkItem)
+            .where(WorkItem.id == item.id, WorkItem.assignee_id.is_(None))
+            .values(assignee_id=actor.user_id, claimed_at=now)
+        ).rowcount
+        if taken != 1:
+            raise Conflict("someone else claimed this task first")
+        _record(session, case, actor, "task_claimed", task_id=item.task_id, element_id=item.element_id)
+        return Outcome(case.id, case.version, case.status, [item.task_id])
+
+
+def release_task(svc: Services, actor: Actor, task_id: str) -> Outcome:
+    with unit_of_work(svc) as session:
+        item, case = _work_item(session, actor, task_id)
+        if item.assignee_id != actor.user_id and not may_assign(actor, item):
+            raise Forbidden("only the person working on a task, or a manager, can release it")
+        released = session.execute(
+            update(WorkItem)
+            .where(WorkItem.id == item.id, WorkItem.assignee_id == item.assignee_id)
+            .values(assignee_id=None, claimed_at=None)
+        ).rowcount
+        if released != 1:
+            raise Conflict("the task changed hands meanwhile; reload it")
+        _record(session, case, actor, "task_released", task_id=item.task_id, element_id=item.element_id,
+                data={"from_user_id": item.assignee_id})
+        return Outcome(case.id, case.version, case.status, [])
+
+
+def assign_task(svc: Services, actor: Actor, task_id: str, assignee_id: int) -> Outcome:
+    """A manager hands a task to a colleague who holds the task's role in the task's organization."""
+    with unit_of_work(svc) as session:
+        item, case = _work_item(session, actor, task_id)
+        if not may_assign(actor, item):
+            raise Forbidden("you may not reassign this task")
+        holds_role = session.scalar(
+            select(Membership.id).where(
+                Membership.user_id == assignee_id,
+                Membership.organization_id == item.organization_id,
+                Membership.role.in_([item.role, "security_officer"] if item.role == "researcher" else [item.role]),
+            )
+        )
+        user = session.get(User, assignee_id)
+        if user is None or not user.active or holds_role is None:
+            raise InvalidRequest("that person does not hold this task's role in its organization")
+        previous = item.assignee_id
+        unchanged = WorkItem.assignee_id == previous if previous else WorkItem.assignee_id.is_(None)
+        moved = session.execute(
+            update(WorkItem)
+            .where(WorkItem.id == item.id, unchanged)
+            .values(assignee_id=user.id, claimed_at=clock.now())
+        ).rowcount
+        if moved != 1:
+            raise Conflict("the task changed hands meanwhile; reload it")
+        _record(session, case, actor, "task_assigned", task_id=item.task_id, element_id=item.element_id,
+                data={"from_user_id": previous, "to_user_id": user.id, "to_username": user.username})
+        return Outcome(case.id, case.version, case.status, [])
+
+
+def save_draft(svc: Services, actor: Actor, task_id: str, data: dict) -> None:
+    """Keep unsubmitted form data; it is neither validated nor shown to the engine."""
+    if not isinstance(data, dict):
+        raise InvalidRequest("draft data must be a JSON object")
+    with unit_of_work(svc) as session:
+        item, _case = _work_item(session, actor, task_id)
+        if not may_work(actor, item):
+            raise Forbidden("this task is for another role or person")
+        if item.assignee_id not in (None, actor.user_id):
+            raise Conflict("this task is assigned to someone else")
+        item.draft = data
+        item.draft_saved_at = clock.now()
+        item.draft_by_id = actor.user_id
+
+
+# -- case-level actions -------------------------------------------------------------------------------------
+def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: dict | None = None) -> Outcome:
+    """Deliver a message the case is waiting for (withdraw, member added, ...), if the actor may send it."""
+    with unit_of_work(svc) as session:
+        case = _visible_case(session, actor, case_id)
+        if case.status != "running":
+            raise Conflict(f"the case is {case.status}")
+        flow = _restore(session, svc, case)
+        waiting = [m for m in flow.waiting_messages() if m.name == name]
+        if not waiting:
+            raise Conflict(f"the case is not waiting for '{name}' now")
+        lanes = {m.lane for m in waiting}
+        if not actor.is_system and not any(
+            lane and may_send(actor, case, parse_lane(lane)[0]) for lane in lanes
+        ):
+            raise Forbidden(f"you may not send '{name}' to this case")
+        clean = dict(payload or {})
+        _record(session, case, actor, "message_delivered", data={"message": name, "payload": clean})
+
+        def step(f: CaseWorkflow) -> None:
+            try:
+                f.deliver_message(name, clean)
+            except NoCatcher:
+                raise Conflict(f"the case is not waiting for '{name}' now") from None
+
+        _run(session, case, flow, actor, step)
+        session.flush()
+        return Outcome(case.id, case.version, case.status, _open_tasks_for(session, actor, case.id),
+                       case.error_message)
+
+
+def fire_timers(svc: Services, actor: Actor, case_id: int, session: Session | None = None) -> Outcome | None:
+    """Let due timers fire and the engine run on (the worker calls this inside its own transaction)."""
+    case = session.get(Case, case_id)
+    if case is None or case.status != "running":
+        return None
+    flow = _restore(session, svc, case)
+    _run(session, case, flow, actor, lambda f: f.advance(), action="timer_fired")
+    now = clock.now()
+    if case.next_wakeup_at is not None and case.next_wakeup_at <= now:
+        # the engine did not fire a timer that looked due (it compares strictly): look again shortly
+        case.next_wakeup_at = now + timedelta(seconds=30)
+    session.flush()
+    return Outcome(case.id, case.version, case.status, [], case.error_message)
+
+
+def retry_case(svc: Services, actor: Actor, case_id: int) -> Outcome:
+    """After fixing what stopped a case (see its error), let the engine try again."""
+    with unit_of_work(svc) as session:
+        case = _visible_case(session, actor, case_id, View.FULL)
+        if not (actor.has("system_admin") or actor.is_system):
+            raise Forbidden("only a system administrator can restart a case in error")
+        if case.status != "error":
+            raise Conflict("the case is not in error")
+        flow = _restore(session, svc, case)
+        _record(session, case, actor, "case_retried")
+        _run(session, case, flow, actor, lambda f: f.advance())
+        session.flush()
+        return Outcome(case.id, case.version, case.status, [], case.error_message)

@@ -1,0 +1,110 @@
+"""Reading cases and tasks, as far as the actor may see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..auth.actor import Actor
+from ..auth.permissions import View, case_view, may_assign, may_work, visible_cases_clause
+from ..designer.store import form_json, specs_for
+from ..engine.runtime import CaseWorkflow, TaskNotReady
+from ..errors import NotFound
+from ..forms.schema import localize, localize_ui
+from ..models import Case, CaseState, WorkItem
+from .forms import expanded_schema
+
+CASE_SORTS = {"updated": Case.updated_at.desc(), "created": Case.created_at.desc(), "reference": Case.reference}
+
+
+@dataclass
+class CasePage:
+    items: list[Case]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_cases(
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    program_id: int | None = None,
+    search: str | None = None,
+    sort: str = "updated",
+    page: int = 1,
+    per_page: int = 25,
+) -> CasePage:
+    where = [visible_cases_clause(actor)]
+    if status:
+        where.append(Case.status == status)
+    if program_id:
+        where.append(Case.program_id == program_id)
+    if search:
+        needle = f"%{search.strip()}%"
+        where.append(Case.reference.ilike(needle) | Case.title.ilike(needle))
+    total = session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
+    items = session.scalars(
+        select(Case).where(*where).order_by(CASE_SORTS.get(sort, CASE_SORTS["updated"]), Case.id.desc())
+        .offset((max(page, 1) - 1) * per_page).limit(per_page)
+    ).all()
+    return CasePage(list(items), total, max(page, 1), per_page)
+
+
+def get_case(session: Session, actor: Actor, case_id: int, at_least: View = View.SUMMARY) -> tuple[Case, View]:
+    case = session.get(Case, case_id)
+    view = case_view(actor, case) if case is not None else View.NONE
+    if view < at_least:
+        raise NotFound("no such case")
+    return case, view
+
+
+def restore(session: Session, case: Case, time_limit: float = 1.0) -> CaseWorkflow:
+    spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
+    state = session.get(CaseState, case.id)
+    return CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=time_limit)
+
+
+def visible_work_item(session: Session, actor: Actor, task_id: str) -> tuple[WorkItem, Case]:
+    item = session.scalars(select(WorkItem).where(WorkItem.task_id == str(task_id))).first()
+    if item is None:
+        raise NotFound("no such open task (it may have been completed already)")
+    case = session.get(Case, item.case_id)
+    if not (may_work(actor, item) or may_assign(actor, item) or case_view(actor, case) >= View.FULL):
+        raise NotFound("no such open task (it may have been completed already)")
+    return item, case
+
+
+def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") -> dict:
+    """Everything a form page needs: the localized schema, UI schema and the data to start from.
+
+    Starting data is what the case already holds for the form's fields (e.g. the previous round's
+    answers), overlaid by the user's saved draft.
+    """
+    item, case = visible_work_item(session, actor, task_id)
+    schema = expanded_schema(session, case, item.form) if item.form else None
+    spec_props = {}
+    ui_schema = None
+    if item.form:
+        flow = restore(session, case)
+        try:
+            task = flow.human_task(item.task_id)
+        except TaskNotReady:
+            raise NotFound("no such open task (it may have been completed already)") from None
+        ui_name = task.properties.get("formUiSchemaFilename")
+        ui_schema = form_json(session, case.model_version_id, ui_name) if ui_name else None
+        fields = set((schema or {}).get("properties") or {})
+        spec_props = {key: task.data[key] for key in fields if key in task.data}
+    data = {**spec_props, **(item.draft or {})}
+    return {
+        "item": item,
+        "case": case,
+        "schema": localize(schema, lang) if schema else None,
+        "ui_schema": localize_ui(ui_schema, lang) if ui_schema else {},
+        "data": data,
+        "may_work": may_work(actor, item),
+        "may_assign": may_assign(actor, item),
+    }

@@ -1,0 +1,157 @@
+"""Routing ready tasks to organizations, roles and people: the work-item projection of a case.
+
+Called in the same transaction as every change to a case, so queues are never out of date.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..auth.roles import LaneError, parse_lane
+from ..designer.store import form_json
+from ..engine.runtime import CaseWorkflow, EngineError, HumanTask
+from ..models import PRIORITIES, Case, CaseMember, CaseParty, Membership, Organization, User, WorkItem
+
+JST = timezone(timedelta(hours=9), "JST")
+
+
+def task_titles(schema: dict | None, fallback: str) -> tuple[str, str]:
+    """(Japanese, English) title of a task: its form's title, else the BPMN element's name."""
+    if not schema:
+        return fallback, fallback
+    ja = schema.get("title") or fallback
+    en = ((schema.get("x-i18n") or {}).get("en") or {}).get("title") or ja
+    return ja, en
+
+
+def parse_due(value) -> datetime | None:
+    """A due moment from an ISO date (end of that day in Japan) or date-time (JST when no zone)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time(23, 59, 59), JST)
+    else:
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                moment = datetime.combine(date.fromisoformat(text), time(23, 59, 59), JST)
+            else:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise EngineError(f"due date {text!r} is not an ISO date or date-time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=JST)
+    return moment.astimezone(UTC)
+
+
+def _organization_for(session: Session, case: Case, task: HumanTask, scope: str) -> int:
+    if scope == "fa":
+        return case.funding_agency_id
+    if scope == "lead":
+        if case.lead_institution_id is None:
+            raise EngineError("lane needs a lead institution, and this case has none", task.element_id)
+        return case.lead_institution_id
+    key = f"{scope}_organization_id"
+    raw = task.data.get(key)
+    try:
+        org_id = int(raw)
+    except (TypeError, ValueError):
+        raise EngineError(
+            f"lane @{scope} needs the data key {key!r} to hold an organization id", task.element_id
+        ) from None
+    if session.get(Organization, org_id) is None:
+        raise EngineError(f"{key} = {org_id} is not a known organization", task.element_id)
+    party_role = "ministry" if scope == "ministry" else "partner"
+    if not any(p.organization_id == org_id and p.role == party_role for p in case.parties):
+        case.parties.append(CaseParty(organization_id=org_id, role=party_role))
+    return org_id
+
+
+def _assignee_for(session: Session, flow: CaseWorkflow, task: HumanTask, org_id: int) -> int | None:
+    expression = task.properties.get("assignee")
+    if not expression:
+        return None
+    username = flow.evaluate(task.task_id, expression)
+    if not username:
+        return None
+    return session.scalar(
+        select(User.id)
+        .join(Membership)
+        .where(User.username == str(username), User.active.is_(True), Membership.organization_id == org_id)
+        .limit(1)
+    )
+
+
+def build_item(session: Session, case: Case, flow: CaseWorkflow, task: HumanTask, now: datetime) -> WorkItem:
+    try:
+        role, scope = parse_lane(task.lane)
+    except LaneError as exc:
+        raise EngineError(str(exc), task.element_id) from exc
+    org_id = _organization_for(session, case, task, scope)
+    due_expression = task.properties.get("dueDate")
+    due_at = parse_due(flow.evaluate(task.task_id, due_expression)) if due_expression else None
+    form = task.properties.get("formJsonSchemaFilename")
+    title, title_en = task_titles(form_json(session, case.model_version_id, form), task.name)
+    assignee_id = _assignee_for(session, flow, task, org_id)
+    if assignee_id is not None and not session.scalar(
+        select(CaseMember.id).where(CaseMember.case_id == case.id, CaseMember.user_id == assignee_id)
+    ):
+        session.add(CaseMember(case_id=case.id, user_id=assignee_id))
+    return WorkItem(
+        case_id=case.id,
+        task_id=task.task_id,
+        element_id=task.element_id,
+        process_id=task.process_id,
+        title=title[:255],
+        title_en=title_en[:255],
+        role=role,
+        organization_id=org_id,
+        assignee_id=assignee_id,
+        form=form,
+        stage=task.properties.get("stage"),
+        priority=PRIORITIES.get((task.properties.get("priority") or "normal").strip(), 1),
+        due_at=due_at,
+        created_at=now,
+        claimed_at=now if assignee_id else None,
+        case_reference=case.reference,
+        case_title=case.title[:500],
+        program_id=case.program_id,
+        lead_institution_id=case.lead_institution_id,
+    )
+
+
+def refresh_work_items(session: Session, case: Case, flow: CaseWorkflow, now: datetime) -> list[WorkItem]:
+    """Make the case's work items match its ready human tasks; returns the items that are new."""
+    ready = {t.task_id: t for t in flow.ready_human_tasks()}
+    existing = {
+        item.task_id: item for item in session.scalars(select(WorkItem).where(WorkItem.case_id == case.id))
+    }
+    gone = [item.id for task_id, item in existing.items() if task_id not in ready]
+    if gone:
+        session.execute(delete(WorkItem).where(WorkItem.id.in_(gone)))
+    created = [build_item(session, case, flow, task, now) for tid, task in ready.items() if tid not in existing]
+    session.add_all(created)
+    return created
+
+
+def refresh_case(case: Case, flow: CaseWorkflow, now: datetime) -> None:
+    """Copy what queues and lists show about the case out of the workflow."""
+    case.status = "completed" if flow.completed else "running"
+    case.error_message = None
+    outcome = flow.lookup("outcome")
+    if outcome:
+        case.outcome = str(outcome)[:32]
+    stages = [t.properties.get("stage") for t in flow.ready_human_tasks() if t.properties.get("stage")]
+    stage = stages[0] if stages else flow.lookup("stage")
+    if stage:
+        case.stage = str(stage)[:32]
+    level = flow.lookup("risk_level")
+    if level:
+        case.risk_level = str(level)[:8]
+    case.next_wakeup_at = None if flow.completed else flow.next_timer_at()
+    case.updated_at = now

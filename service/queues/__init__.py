@@ -1,0 +1,1 @@
+"""The work-item read model and the queue queries over it."""

@@ -1,0 +1,73 @@
+"""The timer worker: finds cases whose next timer is due, fires it, and lets the engine run on.
+
+Any number of workers may run against one PostgreSQL database: each case is claimed with
+`SELECT ... FOR UPDATE SKIP LOCKED` for the length of its own transaction, so two workers never process
+the same case, and a web request changing the case meanwhile loses or wins on the case's version.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .. import clock
+from ..auth.actor import SYSTEM
+from ..cases.commands import fire_timers
+from ..errors import Conflict
+from ..models import Case
+from ..services import Services
+from ..unit_of_work import unit_of_work
+
+log = logging.getLogger("tejun.worker")
+RETRY_AFTER = timedelta(minutes=5)
+
+
+def _claim_next(session, now, skip: set[int]):
+    query = (
+        select(Case.id)
+        .where(Case.status == "running", Case.next_wakeup_at <= now, Case.id.not_in(skip or {0}))
+        .order_by(Case.next_wakeup_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalar(query)
+
+
+def run_once(svc: Services, limit: int | None = None) -> list[int]:
+    """Process every case that is due now (up to `limit`); returns the ids processed."""
+    done: list[int] = []
+    skip: set[int] = set()
+    while limit is None or len(done) < limit:
+        now = clock.now()
+        try:
+            with unit_of_work(svc) as session:
+                case_id = _claim_next(session, now, skip)
+                if case_id is None:
+                    break
+                fire_timers(svc, SYSTEM, case_id, session)
+            done.append(case_id)
+        except Conflict:
+            # a user changed the case at the same moment: it stays due and is picked up next round
+            skip.add(case_id)
+        except Exception:
+            log.exception("timer processing failed for case %s; retrying later", case_id)
+            skip.add(case_id)
+            with unit_of_work(svc) as session:
+                case = session.get(Case, case_id)
+                if case is not None:
+                    case.next_wakeup_at = now + RETRY_AFTER
+    return done
+
+
+def run_forever(svc: Services, interval: float, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    log.info("timer worker started (every %.1f s)", interval)
+    while not stop.is_set():
+        processed = run_once(svc, limit=svc.settings.worker_batch)
+        if processed:
+            log.info("fired timers on %d case(s)", len(processed))
+        if len(processed) < svc.settings.worker_batch:
+            stop.wait(interval)
