@@ -1,0 +1,55 @@
+"""/api/v1/cases: list, start, read cases; send them messages."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..cases import commands, queries
+from .context import actor, services
+from .schemas import CaseListSchema, CaseQuerySchema, CaseSchema, CaseStartSchema, MessageSchema, OutcomeSchema
+
+blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases: one per project")
+
+
+@blp.route("")
+class Cases(MethodView):
+    @blp.arguments(CaseQuerySchema, location="query")
+    @blp.response(200, CaseListSchema)
+    def get(self, args):
+        """Cases the caller may see, newest change first"""
+        with services().db.reader() as session:
+            page = queries.list_cases(
+                session, actor(), status=args.get("status"), program_id=args.get("program_id"),
+                search=args.get("q"), sort=args["sort"], page=args["page"], per_page=args["per_page"],
+            )
+            return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
+
+    @blp.arguments(CaseStartSchema)
+    @blp.response(201, OutcomeSchema)
+    def post(self, args):
+        """Open a case for a project under a call (lead institution staff)"""
+        return commands.start_case(
+            services(), actor(), call_id=args["call_id"], lead_institution_id=args["lead_institution_id"],
+            title=args["title"], variant=args["variant"], partner_ids=tuple(args["partner_ids"]),
+            erad_project_number=args["erad_project_number"], project_end_date=args["project_end_date"],
+        )
+
+
+@blp.route("/<int:case_id>")
+class CaseResource(MethodView):
+    @blp.response(200, CaseSchema)
+    def get(self, case_id):
+        """One case"""
+        with services().db.reader() as session:
+            case, _view = queries.get_case(session, actor(), case_id)
+            return case
+
+
+@blp.route("/<int:case_id>/messages")
+class CaseMessages(MethodView):
+    @blp.arguments(MessageSchema)
+    @blp.response(200, OutcomeSchema)
+    def post(self, args, case_id):
+        """Deliver a message the case waits for (e.g. `withdraw`, `member_added`)"""
+        return commands.send_message(services(), actor(), case_id, args["name"], args["payload"])

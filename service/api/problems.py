@@ -1,0 +1,92 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import jsonify
+from flask_smorest import Api as SmorestApi
+from werkzeug.exceptions import HTTPException
+
+from ..errors import TejunError
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger("tejun.api")
+
+
+class FieldErrorSchema(ma.Schema):
+    pointer = ma.fields.String(metadata={"description": "JSON pointer into the submitted data"})
+    message = ma.fields.String()
+    keyword = ma.fields.String()
+
+
+class ProblemSchema(ma.Schema):
+    type = ma.fields.String(dump_default="about:blank")
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+    current_version = ma.fields.Integer()
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM
+    return response
+
+
+def _flatten(messages, prefix="") -> list[dict]:
+    """webargs/marshmallow messages ({"json": {"field": ["msg"]}}) as pointer/message pairs."""
+    found = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if prefix == "" and key in ("json", "query", "form", "files", "headers", "path"):
+                found += _flatten(value, "")
+            else:
+                found += _flatten(value, f"{prefix}/{key}")
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        found += [{"pointer": prefix, "message": m} for m in messages]
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            found += _flatten(value, f"{prefix}/{index}")
+    else:
+        found.append({"pointer": prefix, "message": str(messages)})
+    return found
+
+
+class Api(SmorestApi):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        saved = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = saved
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = _flatten(data["messages"]) if "messages" in data else data.get("errors")
+        detail = data.get("message") or error.description
+        if errors and error.code == 422:
+            detail = f"{len(errors)} field(s) need attention"
+        response = problem(error.code or 500, error.name, detail, errors=errors)
+        for name, value in (data.get("headers") or {}).items():
+            response.headers[name] = value
+        return response
+
+
+def tejun_error(error: TejunError):
+    return problem(error.status, error.title, error.detail, **error.extra)
+
+
+def unexpected_error(error: Exception):
+    log.exception("unhandled error")
+    return problem(500, "Internal Server Error", "something went wrong on our side; it has been logged")

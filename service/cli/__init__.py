@@ -1,0 +1,17 @@
+"""Command-line interface: `flask --app wsgi <command>`. These forms are stable; tooling relies on them."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from .admin_cli import demo_command, worker_command
+    from .models_cli import models_cli
+    from .sync_cli import sync_command
+
+    if "sync" not in models_cli.commands:
+        models_cli.add_command(sync_command)
+    app.cli.add_command(models_cli)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)

@@ -1,0 +1,208 @@
+"""Shared fixtures: a real database built by the migrations (SQLite, or PostgreSQL when
+TEJUN_TEST_DATABASE_URL points at one), the real app, and factories for organizations, users and cases.
+
+PostgreSQL runs get a schema of their own (dropped at the end), so parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from service import clock
+from service.app import create_app
+from service.auth.actor import SYSTEM, Actor
+from service.auth.admin import ensure_organization, ensure_user, grant_role
+from service.config import Settings
+from service.designer.store import read_model_dirs, store_version
+from service.migrate import upgrade
+from service.models import Call, Program, User
+from service.unit_of_work import unit_of_work
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+CORPORA = ROOT.parent / "shared" / "corpora"
+PASSWORD = "Correct-Horse-42"
+_counter = itertools.count(1)
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("TEJUN_TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'tejun-test.sqlite3'}"
+        return
+    schema = f"tejun_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _with_search_path(url, schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, tmp_path_factory) -> Settings:
+    upgrade(database_url)
+    instance = tmp_path_factory.mktemp("instance")
+    return Settings.from_env(
+        instance_path=instance,
+        database_url=database_url,
+        secret_key="test-secret-key-" + secrets.token_hex(8),
+        upload_dir=instance / "uploads",
+        db_pool_size=10,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    application = create_app(settings)
+    application.config.update(TESTING=True)
+    svc = application.extensions["tejun"]
+    from service.reference.sync import sync_reference_data
+
+    with unit_of_work(svc) as session:
+        sync_reference_data(session)
+        if settings.bpmn_dir.is_dir() and any(settings.bpmn_dir.glob("*.bpmn")):
+            store_version(session, read_model_dirs(settings.bpmn_dir, settings.forms_dir), status="published")
+    yield application
+    svc.db.dispose()
+
+
+@pytest.fixture
+def svc(app):
+    return app.extensions["tejun"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _real_clock():
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def travel():
+    """A clock that stands still until the test moves it: `travel.advance(days=31)`."""
+    moving = clock.TravellingClock(datetime(2026, 4, 1, 9, 0, tzinfo=UTC))
+    clock.set_source(moving)
+    return moving
+
+
+def model_set(svc, folder: str, set_name: str | None = None, validate: bool = True) -> int:
+    """Store a test model folder (tests/data/models/<folder>) as a published version of its own set."""
+    from service.designer.store import insert_version
+
+    files = {p.name: p.read_bytes() for p in sorted((DATA / "models" / folder).iterdir()) if p.is_file()}
+    with unit_of_work(svc) as session:
+        if validate:
+            version, _ = store_version(session, files, set_name=set_name or f"test-{folder}", status="published")
+        else:
+            version = insert_version(session, files, set_name=set_name or f"test-{folder}", status="published")
+        return version.id
+
+
+@dataclass
+class World:
+    """One funding agency with a program and an open call, two institutions, and people in every role."""
+
+    svc: object
+    tag: str
+    fa_id: int = 0
+    lead_id: int = 0
+    partner_id: int = 0
+    ministry_id: int = 0
+    program_id: int = 0
+    call_id: int = 0
+    users: dict[str, int] = field(default_factory=dict)
+
+    def actor(self, name: str) -> Actor:
+        with self.svc.db.reader() as session:
+            return Actor.from_user(session.get(User, self.users[name]))
+
+    def username(self, name: str) -> str:
+        return f"{self.tag}-{name}"
+
+
+PEOPLE = {
+    # name: (organization, role, scope)
+    "fa_officer": ("fa", "fa_officer", "organization"),
+    "fa_officer2": ("fa", "fa_officer", "organization"),
+    "fa_manager": ("fa", "fa_manager", "organization"),
+    "security": ("lead", "security_officer", "organization"),
+    "security2": ("lead", "security_officer", "organization"),
+    "admin": ("lead", "institution_admin", "organization"),
+    "researcher": ("lead", "researcher", "organization"),
+    "researcher2": ("lead", "researcher", "organization"),
+    "partner_security": ("partner", "security_officer", "organization"),
+    "partner_researcher": ("partner", "researcher", "organization"),
+    "ministry": ("ministry", "ministry_officer", "organization"),
+    "designer": ("fa", "process_designer", "organization"),
+    "auditor": ("fa", "auditor", "all"),
+    "fa_auditor": ("fa", "auditor", "fa"),
+    "sysadmin": ("fa", "system_admin", "organization"),
+}
+
+
+@pytest.fixture
+def world(svc) -> World:
+    tag = f"w{next(_counter)}{secrets.token_hex(2)}"
+    w = World(svc=svc, tag=tag)
+    with unit_of_work(svc) as session:
+        orgs = {
+            "fa": ensure_organization(session, SYSTEM, code=f"{tag}-fa", name=f"{tag} 機構", name_en=f"{tag} Agency",
+                                      kind="funding_agency"),
+            "lead": ensure_organization(session, SYSTEM, code=f"{tag}-lead", name=f"{tag} 大学A",
+                                        name_en=f"{tag} University A", kind="institution"),
+            "partner": ensure_organization(session, SYSTEM, code=f"{tag}-partner", name=f"{tag} 大学B",
+                                           name_en=f"{tag} University B", kind="institution"),
+            "ministry": ensure_organization(session, SYSTEM, code=f"{tag}-min", name=f"{tag} 省",
+                                            name_en=f"{tag} Ministry", kind="ministry"),
+        }
+        w.fa_id, w.lead_id = orgs["fa"].id, orgs["lead"].id
+        w.partner_id, w.ministry_id = orgs["partner"].id, orgs["ministry"].id
+        for name, (org_key, role, scope) in PEOPLE.items():
+            user, _ = ensure_user(session, SYSTEM, username=w.username(name), display_name=name,
+                                  email=f"{w.username(name)}@example.jp", password=PASSWORD)
+            grant_role(session, SYSTEM, user, orgs[org_key], role, scope)
+            w.users[name] = user.id
+        program = Program(code=f"{tag}-prog", title=f"{tag} プログラム", title_en=f"{tag} program",
+                          funding_agency_id=w.fa_id, designated=True, created_at=clock.now())
+        session.add(program)
+        session.flush()
+        call = Call(program_id=program.id, code=f"{tag}-call", title="公募", risk_deadline=date(2027, 1, 29),
+                    follow_up_interval="P12M", status="open", created_at=clock.now())
+        session.add(call)
+        session.flush()
+        w.program_id, w.call_id = program.id, call.id
+    return w
+
+
+def postgres_only(is_postgres: bool) -> None:
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL (set TEJUN_TEST_DATABASE_URL)")
