@@ -4,13 +4,35 @@ from .base import Base
 from .case import Case, CaseMember, CaseParty, CaseState
 from .event import Event, EventStream
 from .model_store import ModelFile, ModelSpec, ModelVersion
+from .notification import Notification
 from .organization import ApiToken, Membership, Organization, User
 from .program import Call, Program, program_areas
 from .reference import MitigationMeasure, RiskLevel, TechnologyArea, TechnologyAreaList
 from .work_item import PRIORITIES, WorkItem
 
 __all__ = [
-    "PRIORITIES", "ApiToken", "Base", "Call", "Case", "CaseMember", "CaseParty", "CaseState", "Event", "EventStream",
-    "Membership", "MitigationMeasure", "ModelFile", "ModelSpec", "ModelVersion", "Organization", "Program",
-    "RiskLevel", "TechnologyArea", "TechnologyAreaList", "User", "WorkItem", "program_areas",
+    "ApiToken",
+    "Base",
+    "Call",
+    "Case",
+    "CaseMember",
+    "CaseParty",
+    "CaseState",
+    "Event",
+    "EventStream",
+    "Membership",
+    "MitigationMeasure",
+    "ModelFile",
+    "ModelSpec",
+    "ModelVersion",
+    "Notification",
+    "Organization",
+    "PRIORITIES",
+    "Program",
+    "program_areas",
+    "RiskLevel",
+    "TechnologyArea",
+    "TechnologyAreaList",
+    "User",
+    "WorkItem",
 ]
