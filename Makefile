@@ -1,0 +1,62 @@
+# tejun: two commands on a fresh machine (Python 3.11, make, and for assets Node/npm).
+#   make run   start the app on SQLite under instance/ with demo data, at http://127.0.0.1:5000
+#   make test  the whole test suite on SQLite, and on PostgreSQL too when TEJUN_TEST_DATABASE_URL is set
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgres install assets browser lint worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(INSTALLED)
+
+assets:
+	service/web/assets/build.sh
+
+# Debian's chromium for the browser tests (a test tool's own browser download fails here)
+browser:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi ipa; then \
+	  echo "installing Debian's chromium (and a Japanese font for screenshots) for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium chromium-driver fonts-ipafont-gothic >/dev/null; fi
+
+run: install assets
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi models sync
+	$(BIN)/flask --app wsgi demo
+	@echo "tejun: http://127.0.0.1:5000  (the timer worker runs beside it; Ctrl-C stops both)"
+	@trap 'kill 0' EXIT INT TERM; \
+	  $(BIN)/flask --app wsgi worker & \
+	  $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+test: install assets browser
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEJUN_TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	  else echo "TEJUN_TEST_DATABASE_URL is not set: PostgreSQL pass skipped"; fi
+
+test-sqlite:
+	@echo "== tests on SQLite =="
+	env -u TEJUN_TEST_DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-postgres:
+	@echo "== tests on PostgreSQL ($$TEJUN_TEST_DATABASE_URL) =="
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+worker: install
+	$(BIN)/flask --app wsgi worker
+
+clean:
+	rm -rf $(VENV) service/web/static/vendor service/web/assets/node_modules test-artifacts
