@@ -60,6 +60,8 @@ class Settings:
     session_cookie_secure: bool
     login_max_failures: int
     login_lockout_seconds: int
+    login_ip_max_failures: int
+    login_ip_window_seconds: int
     smtp_host: str | None
     smtp_port: int
     smtp_user: str | None
@@ -89,6 +91,8 @@ class Settings:
             session_cookie_secure=_env_bool("SESSION_COOKIE_SECURE", False),
             login_max_failures=_env_int("LOGIN_MAX_FAILURES", 5),
             login_lockout_seconds=_env_int("LOGIN_LOCKOUT_SECONDS", 900),
+            login_ip_max_failures=_env_int("LOGIN_IP_MAX_FAILURES", 30),
+            login_ip_window_seconds=_env_int("LOGIN_IP_WINDOW_SECONDS", 900),
             smtp_host=_env("SMTP_HOST"),
             smtp_port=_env_int("SMTP_PORT", 25),
             smtp_user=_env("SMTP_USER"),

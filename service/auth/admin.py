@@ -85,3 +85,10 @@ def grant_role(
     _record(session, actor, "role_granted",
             {"user_id": user.id, "organization_id": organization.id, "role": role, "scope": scope})
     return membership
+
+
+def revoke_role(session: Session, actor: Actor, membership: Membership) -> None:
+    _record(session, actor, "role_revoked", {
+        "user_id": membership.user_id, "organization_id": membership.organization_id, "role": membership.role,
+    })
+    session.delete(membership)

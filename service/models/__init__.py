@@ -1,16 +1,24 @@
 """SQLAlchemy tables, one module per aggregate. Importing this package registers every table."""
 
+from .access import LoginThrottle, UserIdentity
+from .attachment import Attachment
 from .base import Base
 from .case import Case, CaseMember, CaseParty, CaseState
+from .disclosure import DisclosureCertification, DisclosureProfile
 from .event import Event, EventStream
+from .followup import PendingFollowUp
 from .model_store import ModelFile, ModelSpec, ModelVersion
 from .notification import Notification
 from .organization import ApiToken, Membership, Organization, User
 from .program import Call, Program, program_areas
 from .reference import MitigationMeasure, RiskLevel, TechnologyArea, TechnologyAreaList
+from .screening import ScreeningEntry, ScreeningHit, ScreeningSnapshot, ScreeningSubject
 from .work_item import PRIORITIES, WorkItem
 
 __all__ = [
+    "Attachment",
+    "LoginThrottle",
+    "UserIdentity",
     "ApiToken",
     "Base",
     "Call",
@@ -35,4 +43,11 @@ __all__ = [
     "TechnologyAreaList",
     "User",
     "WorkItem",
+    "DisclosureCertification",
+    "DisclosureProfile",
+    "PendingFollowUp",
+    "ScreeningEntry",
+    "ScreeningHit",
+    "ScreeningSnapshot",
+    "ScreeningSubject",
 ]

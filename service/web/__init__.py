@@ -24,3 +24,6 @@ def register(app: Flask) -> None:
 
     Babel(app, locale_selector=select_locale, default_timezone="Asia/Tokyo")
     app.register_blueprint(pages.bp)
+    from .sso import init_sso
+
+    init_sso(app)
