@@ -7,13 +7,15 @@ from datetime import timedelta
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from ..auth import tokens
 from ..auth.authenticate import authenticate
-from ..models import User
+from ..errors import NotFound
+from ..models import ApiToken, User
 from ..unit_of_work import unit_of_work
-from .context import services
-from .schemas import TokenRequestSchema, TokenSchema
+from .context import actor, services
+from .schemas import TokenInfoSchema, TokenRequestSchema, TokenSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens for API clients")
 
@@ -32,3 +34,26 @@ class Token(MethodView):
                 session, user, args["name"], args["scopes"], timedelta(days=args["expires_in_days"])
             )
             return {"token": plain, "token_type": "Bearer", "expires_at": token.expires_at, "scopes": token.scopes}
+
+
+@blp.route("/tokens")
+class Tokens(MethodView):
+    @blp.response(200, TokenInfoSchema(many=True))
+    def get(self):
+        """The caller's own tokens (never the token values)"""
+        with services().db.reader() as session:
+            return session.scalars(
+                select(ApiToken).where(ApiToken.user_id == actor().user_id).order_by(ApiToken.id.desc())
+            ).all()
+
+
+@blp.route("/tokens/<int:token_id>")
+class TokenRevocation(MethodView):
+    @blp.response(204)
+    def delete(self, token_id):
+        """Revoke one of the caller's tokens; it stops working at once"""
+        with unit_of_work(services()) as session:
+            token = session.get(ApiToken, token_id)
+            if token is None or token.user_id != actor().user_id:
+                raise NotFound("no such token of yours")
+            tokens.revoke(session, token)

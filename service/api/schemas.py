@@ -170,3 +170,13 @@ class TokenSchema(ma.Schema):
     token_type = ma.fields.String(dump_default="Bearer")
     expires_at = ma.fields.DateTime()
     scopes = ma.fields.List(ma.fields.String())
+
+
+class TokenInfoSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    scopes = ma.fields.List(ma.fields.String())
+    created_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime(allow_none=True)
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    last_used_at = ma.fields.DateTime(allow_none=True)

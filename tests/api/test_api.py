@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import PASSWORD, model_set
@@ -37,7 +39,9 @@ def test_nothing_but_login_and_health_is_anonymous(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.endpoint == "auth.Token":
             continue
-        path = rule.rule.replace("<int:case_id>", "1").replace("<uuid:task_id>", "00000000-0000-4000-8000-000000000000")
+        path = re.sub(r"<int:[a-z_]+>", "1", rule.rule)
+        path = re.sub(r"<uuid:[a-z_]+>", "00000000-0000-4000-8000-000000000000", path)
+        assert "<" not in path, f"give the test a value for {path}"
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(path, method=method, json={})
             assert response.status_code == 401, (method, path)
@@ -119,8 +123,6 @@ def test_openapi_document_describes_the_api(client, world):
 
 
 def test_session_writes_need_the_csrf_token(app, world, api_case):
-    import re
-
     outcome, _ = api_case
     browser = app.test_client()
     page = browser.get("/login").get_data(as_text=True)
@@ -143,3 +145,15 @@ def test_security_headers_are_set(client):
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_tokens_can_be_listed_and_revoked_by_their_owner(client, world):
+    headers = token_for(client, world.username("security"))
+    mine = client.get("/api/v1/auth/tokens", headers=headers).get_json()
+    assert mine and all("token" not in t for t in mine)
+    other = token_for(client, world.username("security2"))
+    theirs = client.get("/api/v1/auth/tokens", headers=other).get_json()
+    assert client.delete(f"/api/v1/auth/tokens/{theirs[0]['id']}", headers=headers).status_code == 404
+    assert client.delete(f"/api/v1/auth/tokens/{mine[0]['id']}", headers=headers).status_code == 204
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 401
+    assert client.get("/api/v1/tasks", headers=other).status_code == 200
