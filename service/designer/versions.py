@@ -1,0 +1,107 @@
+"""Model versions as designers handle them: upload a draft, compare, publish, retire."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..audit import chain
+from ..auth.actor import Actor
+from ..engine.migration import spec_changes
+from ..errors import Conflict, Forbidden, NotFound
+from ..models import Case, ModelVersion
+from ..services import Services
+from ..unit_of_work import unit_of_work
+from .store import DEFAULT_SET, specs_for, store_version, version_files
+
+DESIGN_ROLES = ("process_designer", "system_admin")
+
+
+def may_design(actor: Actor) -> bool:
+    return any(actor.has(role) for role in DESIGN_ROLES)
+
+
+def _require_designer(actor: Actor) -> None:
+    if not may_design(actor):
+        raise Forbidden("only process designers may change models")
+
+
+def _record(session: Session, actor: Actor, action: str, data: dict) -> None:
+    chain.append(session, stream=chain.SYSTEM_STREAM, action=action, actor_id=actor.user_id,
+                 actor_name=actor.username, data=data)
+
+
+def upload_draft(svc: Services, actor: Actor, files: Mapping[str, bytes], comment: str,
+                 set_name: str = DEFAULT_SET) -> tuple[int, bool]:
+    """Store a complete model set as a draft version (validated first: ModelError lists every problem)."""
+    _require_designer(actor)
+    with unit_of_work(svc) as session:
+        version, created = store_version(session, files, set_name=set_name, status="draft", comment=comment,
+                                         author_id=actor.user_id)
+        if created:
+            _record(session, actor, "model_version_uploaded",
+                    {"version_id": version.id, "set": set_name, "hash": version.content_hash, "comment": comment})
+        return version.id, created
+
+
+def publish(svc: Services, actor: Actor, version_id: int) -> None:
+    """New cases start on the newest published version; running cases stay on theirs."""
+    _require_designer(actor)
+    with unit_of_work(svc) as session:
+        version = session.get(ModelVersion, version_id)
+        if version is None:
+            raise NotFound("no such model version")
+        if version.status == "published":
+            raise Conflict("this version is already published")
+        version.status = "published"
+        version.published_at = clock.now()
+        _record(session, actor, "model_version_published", {"version_id": version.id, "hash": version.content_hash})
+
+
+def retire(svc: Services, actor: Actor, version_id: int) -> None:
+    """A retired version starts no new cases; cases still on it keep running until migrated."""
+    _require_designer(actor)
+    with unit_of_work(svc) as session:
+        version = session.get(ModelVersion, version_id)
+        if version is None:
+            raise NotFound("no such model version")
+        version.status = "retired"
+        _record(session, actor, "model_version_retired", {"version_id": version.id})
+
+
+def diff_versions(session: Session, old_id: int, new_id: int) -> dict:
+    """Which files, and which elements of each entry process, differ between two versions."""
+    old_files, new_files = version_files(session, old_id), version_files(session, new_id)
+
+    def digest(files, name):
+        return hashlib.sha256(files[name]).hexdigest()
+
+    files = {
+        "added": sorted(set(new_files) - set(old_files)),
+        "removed": sorted(set(old_files) - set(new_files)),
+        "changed": sorted(n for n in set(old_files) & set(new_files) if digest(old_files, n) != digest(new_files, n)),
+    }
+    processes = {}
+    for process_id in _entry_processes(session, old_id) & _entry_processes(session, new_id):
+        old_spec, old_subs = specs_for(session, old_id, process_id)
+        new_spec, new_subs = specs_for(session, new_id, process_id)
+        processes[process_id] = spec_changes(old_spec, old_subs, new_spec, new_subs)
+    return {"files": files, "processes": processes}
+
+
+def _entry_processes(session: Session, version_id: int) -> set[str]:
+    from ..models import ModelSpec
+
+    return set(session.scalars(select(ModelSpec.process_id).where(ModelSpec.model_version_id == version_id)))
+
+
+def cases_on(session: Session, version_id: int) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(
+        select(func.count()).select_from(Case).where(Case.model_version_id == version_id, Case.status != "completed")
+    ) or 0
