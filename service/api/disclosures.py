@@ -1,0 +1,87 @@
+"""/api/v1/disclosures: a researcher's reusable disclosure profile and its certifications per case."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import disclosures
+from .context import actor, services
+from .schemas import StrictSchema
+
+blp = Blueprint("disclosures", __name__, url_prefix="/api/v1/disclosures",
+                description="Disclosure profiles: one per researcher, reused by cases, certified per case")
+
+
+class CertificationSchema(ma.Schema):
+    case_id = ma.fields.Integer()
+    case_reference = ma.fields.String()
+    case_title = ma.fields.String()
+    case_status = ma.fields.String()
+    member_id = ma.fields.String()
+    certification_date = ma.fields.Date()
+    profile_version = ma.fields.Integer(allow_none=True)
+    filled_by = ma.fields.String()
+    recorded_at = ma.fields.DateTime()
+
+
+class ProfileSchema(ma.Schema):
+    user_id = ma.fields.Integer()
+    username = ma.fields.String()
+    display_name = ma.fields.String()
+    exists = ma.fields.Boolean()
+    version = ma.fields.Integer(allow_none=True)
+    updated_at = ma.fields.DateTime(allow_none=True)
+    may_edit = ma.fields.Boolean()
+    data = ma.fields.Dict(metadata={"description": "the `disclosure` object of forms/disclosure.schema.json, "
+                                                   "without its per-case certification"})
+    certifications = ma.fields.List(ma.fields.Nested(CertificationSchema))
+
+
+class ProfileSaveSchema(StrictSchema):
+    data = ma.fields.Dict(required=True)
+    expected_version = ma.fields.Integer(load_default=None)
+
+
+class SaveResultSchema(ma.Schema):
+    version = ma.fields.Integer()
+    changed_sections = ma.fields.List(ma.fields.String())
+    follow_up_case_ids = ma.fields.List(ma.fields.Integer(), metadata={"description": "follow-up started now"})
+    pending_case_ids = ma.fields.List(ma.fields.Integer(),
+                                      metadata={"description": "follow-up starts once the case waits for one"})
+
+
+def profile_body(view: disclosures.ProfileView) -> dict:
+    profile = view.profile
+    return {"user_id": view.user.id, "username": view.user.username, "display_name": view.user.display_name,
+            "exists": profile is not None, "version": profile.version if profile else None,
+            "updated_at": profile.updated_at if profile else None, "may_edit": view.may_edit,
+            "data": profile.data if profile else {}, "certifications": view.certifications}
+
+
+@blp.route("/me")
+class MyProfile(MethodView):
+    @blp.response(200, ProfileSchema)
+    def get(self):
+        """The signed-in researcher's own profile"""
+        with services().db.reader() as session:
+            return profile_body(disclosures.get_profile(session, actor(), actor().user_id))
+
+    @blp.arguments(ProfileSaveSchema)
+    @blp.response(200, SaveResultSchema)
+    def put(self, args):
+        """Save the own profile (422 lists problems by JSON pointer); running cases follow up on changes"""
+        result = disclosures.save_profile(services(), actor(), actor().user_id, args["data"],
+                                          args["expected_version"])
+        return {"version": result.profile.version, "changed_sections": result.changed_sections,
+                "follow_up_case_ids": result.follow_up_case_ids, "pending_case_ids": result.pending_case_ids}
+
+
+@blp.route("/<int:user_id>")
+class Profile(MethodView):
+    @blp.response(200, ProfileSchema)
+    def get(self, user_id):
+        """A researcher's profile: the researcher, or a security officer of an institution they belong to"""
+        with services().db.reader() as session:
+            return profile_body(disclosures.get_profile(session, actor(), user_id))

@@ -1,0 +1,269 @@
+"""Researchers' disclosure profiles: one per researcher, reused by every case, certified per case.
+
+* The profile is the `disclosure` object of `forms/disclosure.schema.json` without its certification (consent,
+  certified, date), which belongs to one case. Only the researcher edits their own profile (API, the
+  /disclosure page, or by submitting a disclosure task themselves); the security officers of an institution
+  the researcher belongs to may read it.
+* When a disclosure task becomes ready for a roster member with a tejun account, its form is pre-filled from
+  the member's profile, certification left empty: the researcher re-certifies for this case.
+* Submitting a disclosure task records a certification (case, member, date, profile version, who filled it).
+  Submitted by the researcher, it also becomes their profile.
+* A change to the profile (other than from that case) is a `disclosure_changed` follow-up on every running case
+  the researcher has certified a disclosure for (service/followups), and the cases' security officers are told.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..audit import chain
+from ..auth.actor import SYSTEM, Actor
+from ..designer.store import form_json, latest_published, model_hash
+from ..engine.runtime import TaskNotReady
+from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
+from ..forms.schema import validate
+from ..models import Case, DisclosureCertification, DisclosureProfile, Membership, User, WorkItem
+from ..notifications import notify
+from ..services import Services
+from ..unit_of_work import unit_of_work
+
+DISCLOSURE_FORM = "disclosure.schema.json"
+CASE_ONLY = ("certification",)
+JST = timezone(timedelta(hours=9))
+
+
+def _today() -> date:
+    return clock.now().astimezone(JST).date()
+
+
+def profile_part(disclosure: dict | None) -> dict:
+    """What of a disclosure lasts beyond one case: everything but its certification."""
+    return {k: copy.deepcopy(v) for k, v in (disclosure or {}).items() if k not in CASE_ONLY}
+
+
+def changed_sections(before: dict | None, after: dict) -> list[str]:
+    before = before or {}
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+# -- who may see and edit ------------------------------------------------------------------------------------
+def may_view(session: Session, actor: Actor, user_id: int) -> bool:
+    if actor.user_id == user_id or actor.is_system:
+        return True
+    orgs = set(session.scalars(select(Membership.organization_id).where(Membership.user_id == user_id)))
+    return bool(orgs & actor.orgs_with("security_officer"))
+
+
+def _profile_schema(session: Session) -> dict:
+    version = latest_published(session)
+    schema = form_json(session, version.id, DISCLOSURE_FORM) if version is not None else None
+    if schema is None:
+        raise InvalidRequest("no published disclosure form: run `flask --app wsgi models sync`")
+    schema = copy.deepcopy(schema)
+    disclosure = schema["properties"]["disclosure"]
+    for key in CASE_ONLY:
+        disclosure.get("properties", {}).pop(key, None)
+        if key in disclosure.get("required", []):
+            disclosure["required"] = [r for r in disclosure["required"] if r != key]
+    return schema
+
+
+def validate_profile(session: Session, data) -> dict:
+    if not isinstance(data, dict):
+        raise ValidationFailed([{"pointer": "", "message": "a profile is a JSON object", "keyword": "type"}])
+    clean = profile_part(data)
+    errors = [{"pointer": e.pointer, "message": e.message, "keyword": e.keyword}
+              for e in validate(_profile_schema(session), {"disclosure": clean})]
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+@dataclass
+class ProfileView:
+    user: User
+    profile: DisclosureProfile | None
+    certifications: list[dict]
+    may_edit: bool
+
+
+def get_profile(session: Session, actor: Actor, user_id: int) -> ProfileView:
+    user = session.get(User, user_id)
+    if user is None or not may_view(session, actor, user_id):
+        raise NotFound("no such disclosure profile")
+    profile = session.scalars(select(DisclosureProfile).where(DisclosureProfile.user_id == user_id)).first()
+    rows = session.execute(
+        select(DisclosureCertification, Case.reference, Case.title, Case.status)
+        .join(Case, Case.id == DisclosureCertification.case_id)
+        .where(DisclosureCertification.user_id == user_id)
+        .order_by(DisclosureCertification.recorded_at.desc(), DisclosureCertification.id.desc())
+    ).all()
+    certifications = [
+        {"case_id": c.case_id, "case_reference": ref, "case_title": title, "case_status": status,
+         "member_id": c.member_id, "certification_date": c.certification_date, "profile_version": c.profile_version,
+         "filled_by": c.filled_by, "recorded_at": c.recorded_at}
+        for c, ref, title, status in rows
+    ]
+    return ProfileView(user, profile, certifications, may_edit=actor.user_id == user_id)
+
+
+# -- changing ------------------------------------------------------------------------------------------------
+@dataclass
+class SaveResult:
+    profile: DisclosureProfile
+    changed_sections: list[str]
+    follow_up_case_ids: list[int] = field(default_factory=list)  # follow-up started now
+    pending_case_ids: list[int] = field(default_factory=list)  # follow-up starts once the case waits for one
+
+
+def _store(session: Session, actor: Actor, user_id: int, data: dict, *, origin: str,
+           exclude_case_id: int | None = None, expected_version: int | None = None) -> tuple:
+    profile = session.scalars(select(DisclosureProfile).where(DisclosureProfile.user_id == user_id)).first()
+    if expected_version is not None and profile is not None and profile.version != expected_version:
+        raise Conflict(f"the profile changed since you loaded it (version {expected_version}, now "
+                       f"{profile.version}); reload it", current_version=profile.version)
+    now = clock.now()
+    changes = changed_sections(profile.data if profile else None, data)
+    if profile is not None and not changes:
+        return profile, [], []
+    if profile is None:
+        profile = DisclosureProfile(user_id=user_id, data=data, created_at=now, updated_at=now,
+                                    updated_by_id=actor.user_id)
+        session.add(profile)
+    else:
+        profile.data, profile.updated_at, profile.updated_by_id = data, now, actor.user_id
+    session.flush()
+    chain.append(session, stream=f"user:{user_id}", action="disclosure_profile_updated", actor_id=actor.user_id,
+                 actor_name=actor.username, data={"user_id": user_id, "version": profile.version,
+                                                  "changed_sections": changes, "origin": origin})
+    cases = _follow_up_on_cases(session, actor, user_id, profile.version, changes, exclude_case_id)
+    return profile, changes, cases
+
+
+def save_profile(svc: Services, actor: Actor, user_id: int, data, expected_version: int | None = None) -> SaveResult:
+    """The researcher saves their own profile; their running cases follow up on what changed."""
+    from ..followups import deliver_pending
+
+    with unit_of_work(svc) as session:
+        user = session.get(User, user_id)
+        if user is None or not may_view(session, actor, user_id):
+            raise NotFound("no such disclosure profile")
+        if actor.user_id != user_id:
+            raise Forbidden("only the researcher edits their own disclosure profile")
+        clean = validate_profile(session, data)
+        profile, changes, cases = _store(session, actor, user_id, clean, origin="profile",
+                                         expected_version=expected_version)
+        result = SaveResult(profile, changes, cases)
+    if result.follow_up_case_ids:
+        delivery = deliver_pending(svc, case_ids=result.follow_up_case_ids)
+        result.follow_up_case_ids = sorted(set(delivery.delivered))
+        result.pending_case_ids = sorted(set(delivery.pending))
+    return result
+
+
+def _follow_up_on_cases(session: Session, actor: Actor, user_id: int, version: int, changes: list[str],
+                        exclude_case_id: int | None) -> list[int]:
+    """Ask every running case the researcher certified a disclosure for to follow up on the change."""
+    from ..followups import request_follow_up
+
+    latest: dict[int, DisclosureCertification] = {}
+    for certification in session.scalars(
+        select(DisclosureCertification).join(Case, Case.id == DisclosureCertification.case_id)
+        .where(DisclosureCertification.user_id == user_id, Case.status == "running")
+        .order_by(DisclosureCertification.id)
+    ):
+        latest[certification.case_id] = certification
+    user = session.get(User, user_id)
+    started = []
+    for case_id, certification in sorted(latest.items()):
+        if case_id == exclude_case_id:
+            continue
+        case = session.get(Case, case_id)
+        trigger = {"kind": "disclosure_changed", "member_id": certification.member_id, "username": user.username,
+                   "changed_sections": changes, "profile_version": version}
+        request = request_follow_up(session, case, "disclosure_changed", trigger,
+                                    reason=f"disclosure profile of {user.username} changed: {', '.join(changes)}")
+        chain.append(session, stream=chain.case_stream(case.id), case_id=case.id, action="disclosure_profile_changed",
+                     actor_id=actor.user_id, actor_name=actor.username,
+                     model_hash=model_hash(session, case.model_version_id),
+                     data={**trigger, "follow_up_request": request.id})
+        officers = list(session.scalars(
+            select(Membership.user_id).where(Membership.organization_id == case.lead_institution_id,
+                                             Membership.role == "security_officer")))
+        notify(session, user_ids=officers, kind="follow_up",
+               title=f"{case.reference}: 申告内容の変更（{certification.member_id} "
+                     f"{user.display_name or user.username}）",
+               body=f"Disclosure profile changed: {', '.join(changes)}. A follow-up starts as soon as the case "
+                    "waits for one.", case_id=case.id, url=f"/cases/{case.id}",
+               dedupe_key=f"disclosure_changed:{request.id}")
+        started.append(case.id)
+    return started
+
+
+# -- hooks (service/task_hooks.py) ---------------------------------------------------------------------------
+def prefill_disclosure_tasks(session: Session, case: Case, tasks) -> None:
+    """Pre-fill newly ready disclosure forms from the member's profile (certification left for this case)."""
+    for task in tasks:
+        if task.properties.get("formJsonSchemaFilename") != DISCLOSURE_FORM:
+            continue
+        member = task.data.get("member") or {}
+        username = member.get("username")
+        if not username:
+            continue
+        profile = session.scalars(
+            select(DisclosureProfile).join(User, User.id == DisclosureProfile.user_id).where(User.username == username)
+        ).first()
+        if profile is None or not profile.data:
+            continue
+        task.data["disclosure"] = profile_part(profile.data)
+        chain.append(session, stream=chain.case_stream(case.id), case_id=case.id, action="disclosure_prefilled",
+                     actor_id=SYSTEM.user_id, actor_name=SYSTEM.username, task_id=task.task_id,
+                     model_hash=model_hash(session, case.model_version_id),
+                     data={"member_id": member.get("member_id"), "username": username,
+                           "profile_version": profile.version})
+
+
+def record_disclosure_certification(session: Session, case: Case, item: WorkItem, flow, actor: Actor,
+                                    data: dict) -> None:
+    if item.form != DISCLOSURE_FORM:
+        return
+    try:
+        member = flow.human_task(item.task_id).data.get("member") or {}
+    except TaskNotReady:
+        return  # completed meanwhile: complete_task answers with a conflict
+
+    disclosure = data.get("disclosure") or {}
+    username = member.get("username")
+    user = session.scalars(select(User).where(User.username == username)).first() if username else None
+    by_self = user is not None and actor.user_id == user.id
+    profile = None
+    if by_self:
+        profile, _changes, _cases = _store(session, actor, user.id, profile_part(disclosure),
+                                           origin=f"case:{case.id}", exclude_case_id=case.id)
+    elif user is not None:
+        profile = session.scalars(select(DisclosureProfile).where(DisclosureProfile.user_id == user.id)).first()
+    certified = (disclosure.get("certification") or {}).get("certification_date")
+    try:
+        certification_date = date.fromisoformat(str(certified)) if certified else _today()
+    except ValueError:
+        certification_date = _today()
+    row = DisclosureCertification(
+        profile_id=profile.id if profile else None, user_id=user.id if user else None, case_id=case.id,
+        member_id=str(member.get("member_id") or "")[:64], task_id=item.task_id,
+        certification_date=certification_date, profile_version=profile.version if (profile and by_self) else None,
+        filled_by="self" if by_self else "security_office", recorded_by_id=actor.user_id, recorded_at=clock.now(),
+    )
+    session.add(row)
+    chain.append(session, stream=chain.case_stream(case.id), case_id=case.id, action="disclosure_certified",
+                 actor_id=actor.user_id, actor_name=actor.username, task_id=item.task_id,
+                 model_hash=model_hash(session, case.model_version_id),
+                 data={"member_id": row.member_id, "username": username,
+                       "certification_date": certification_date.isoformat(),
+                       "profile_version": row.profile_version, "filled_by": row.filled_by})

@@ -1,0 +1,115 @@
+"""Pages for restricted-party screening and disclosure profiles (blueprint `screening_pages`).
+
+| route | permission |
+| --- | --- |
+| GET  /disclosure                    | signed in: the user's own disclosure profile and its certifications |
+| POST /disclosure                    | signed in: save the own profile (JSON of the disclosure form, validated) |
+| GET  /disclosure/<user_id>          | the researcher, or a security officer of an institution they belong to |
+| GET  /screening/cases/<case_id>     | full view of the case: subjects, hits with their evidence, decisions |
+| POST /screening/hits/<hit_id>/review | the lead institution's security officers |
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import disclosures
+from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
+from ..screening import procedure
+from ..screening.sources import SOURCES
+
+bp = Blueprint("screening_pages", __name__, template_folder="templates")
+
+
+def services():
+    return current_app.extensions["tejun"]
+
+
+def _profile_page(user_id: int, *, text: str | None = None, errors=None, status: int = 200):
+    with services().db.reader() as session:
+        try:
+            view = disclosures.get_profile(session, current_user.actor, user_id)
+        except NotFound:
+            abort(404)
+        data = view.profile.data if view.profile else {}
+        body = text if text is not None else json.dumps(data, ensure_ascii=False, indent=2)
+        return render_template("screening/disclosure.html", view=view, text=body, errors=errors or [],
+                               sections=sorted(data)), status
+
+
+@bp.get("/disclosure")
+@login_required
+def my_disclosure():
+    return _profile_page(current_user.actor.user_id)
+
+
+@bp.post("/disclosure")
+@login_required
+def save_my_disclosure():
+    text = request.form.get("profile", "")
+    try:
+        data = json.loads(text or "{}")
+    except ValueError as exc:
+        flash(_("That is not valid JSON: %(error)s", error=str(exc)), "error")
+        return _profile_page(current_user.actor.user_id, text=text, status=422)
+    expected = request.form.get("expected_version", type=int)
+    try:
+        result = disclosures.save_profile(services(), current_user.actor, current_user.actor.user_id, data, expected)
+    except ValidationFailed as exc:
+        flash(_("Please correct the marked fields."), "error")
+        return _profile_page(current_user.actor.user_id, text=text, errors=exc.errors, status=422)
+    except Conflict:
+        flash(_("Your profile changed meanwhile (another window?): reload it and try again."), "warning")
+        return _profile_page(current_user.actor.user_id, text=text, status=409)
+    if not result.changed_sections:
+        flash(_("Nothing changed."), "info")
+    else:
+        flash(_("Profile saved (version %(version)d). Changed: %(sections)s.", version=result.profile.version,
+                sections=", ".join(result.changed_sections)), "success")
+        started = len(result.follow_up_case_ids) + len(result.pending_case_ids)
+        if started:
+            flash(_("Your active cases (%(count)d) will follow up on the change.", count=started), "info")
+    return redirect(url_for("screening_pages.my_disclosure"))
+
+
+@bp.get("/disclosure/<int:user_id>")
+@login_required
+def disclosure_of(user_id: int):
+    return _profile_page(user_id)
+
+
+@bp.get("/screening/cases/<int:case_id>")
+@login_required
+def case_screening(case_id: int):
+    with services().db.reader() as session:
+        try:
+            found = procedure.case_screening(session, current_user.actor, case_id)
+        except NotFound:
+            abort(404)
+        return render_template("screening/case.html", found=found, case=found["case"], sources=SOURCES,
+                               relations=procedure.RELATIONS)
+
+
+@bp.post("/screening/hits/<int:hit_id>/review")
+@login_required
+def review(hit_id: int):
+    case_id = request.form.get("case_id", type=int)
+    try:
+        procedure.review_hit(
+            services(), current_user.actor, hit_id, decision=request.form.get("decision", ""),
+            reason=request.form.get("reason", ""), listed_relation=request.form.get("listed_relation") or None,
+            past_affiliation_end_year=request.form.get("past_affiliation_end_year", type=int),
+        )
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except (InvalidRequest, Conflict) as exc:
+        flash(exc.detail, "error")
+    else:
+        flash(_("Decision recorded."), "success")
+    return redirect(url_for("screening_pages.case_screening", case_id=case_id) if case_id else url_for("web.home"))
