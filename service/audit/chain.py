@@ -8,9 +8,8 @@ both take the same number (the loser gets a Conflict and its whole transaction r
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -18,12 +17,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..errors import Conflict
 from ..models import Event, EventStream
-
-GENESIS = "0" * 64
-HASHED_FIELDS = (
-    "stream", "seq", "case_id", "at", "actor_id", "actor_name", "action", "task_id", "element_id", "data",
-    "model_hash", "prev_hash",
-)
+from .hashing import GENESIS, HASHED_FIELDS, canonical, event_hash  # noqa: F401  (this module's API)
 
 
 def case_stream(case_id: int) -> str:
@@ -33,17 +27,8 @@ def case_stream(case_id: int) -> str:
 SYSTEM_STREAM = "system"
 
 
-def canonical(fields: dict) -> bytes:
-    """The bytes an event's hash covers: sorted keys, no whitespace, UTC times with microseconds."""
-    body = {name: fields.get(name) for name in HASHED_FIELDS}
-    at = body["at"]
-    if isinstance(at, datetime):
-        body["at"] = at.isoformat(timespec="microseconds")
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-
-
-def event_hash(fields: dict) -> str:
-    return hashlib.sha256(fields["prev_hash"].encode() + canonical(fields)).hexdigest()
+def user_stream(user_id: int) -> str:
+    return f"user:{user_id}"
 
 
 def _heads(session: Session) -> dict:
@@ -77,7 +62,8 @@ def append(
         "stream": stream,
         "seq": seq + 1,
         "case_id": case_id,
-        "at": at or clock.now(),
+        # stored and hashed in UTC, so the hash recomputed from the database row is the same
+        "at": (at or clock.now()).astimezone(UTC),
         "actor_id": actor_id,
         "actor_name": actor_name,
         "action": action,
