@@ -1,0 +1,211 @@
+"""Reads behind the case page: what was done at each step, who did what and when, and the diagrams.
+
+Everything is scoped by the actor's view of the case (`permissions.case_view`): the lead institution, the
+funding agency and auditors see it all; a partner institution or consulted ministry sees what people of its
+own organization did; researchers see the summary only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..auth.actor import Actor
+from ..auth.permissions import View, may_see_part
+from ..designer.store import form_json, specs_for, version_files
+from ..models import Case, Event, Membership, User, WorkItem
+from .routing import task_titles
+
+# events people care about (engine bookkeeping such as `engine_steps` stays in the audit log)
+TIMELINE_ACTIONS = ("case_started", "task_completed", "task_claimed", "task_released", "task_assigned",
+                    "message_delivered", "timer_fired", "engine_error", "case_retried", "attachment_added")
+_PROCESS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?process\b[^>]*?\bid=\"([^\"]+)\"")
+# the procedure names elements "日本語 (English)"
+_BILINGUAL = re.compile(
+    r"^(?P<ja>.*[\u3040-\u30ff\u4e00-\u9fff].*?)\s*[(（](?P<en>[^()（）]*[A-Za-z][^()（）]*)[)）]\s*$"
+)
+
+
+def bilingual(name: str, lang: str) -> str:
+    """One language of an element name written "日本語 (English)"; other names as they are."""
+    match = _BILINGUAL.match(name or "")
+    if not match:
+        return name or ""
+    return match["en"].strip() if lang == "en" else match["ja"].strip()
+
+
+@dataclass(frozen=True)
+class Element:
+    element_id: str
+    name: str
+    process_id: str
+    form: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class CallLink:
+    element_id: str
+    name: str
+    process_id: str
+
+
+@dataclass
+class ModelMap:
+    """What a model version says about its elements, for one entry process and everything it calls."""
+
+    elements: dict[str, Element] = field(default_factory=dict)
+    process_files: dict[str, str] = field(default_factory=dict)
+    calls: dict[str, list[CallLink]] = field(default_factory=dict)
+    process_names: dict[str, str] = field(default_factory=dict)
+
+    def title(self, session: Session, version_id: int, element_id: str | None, lang: str) -> str:
+        element = self.elements.get(element_id or "")
+        if element is None:
+            return element_id or ""
+        if not element.form:
+            return bilingual(element.name, lang)
+        ja, en = task_titles(form_json(session, version_id, element.form), element.name)
+        return en if lang == "en" else ja
+
+
+_maps: dict[tuple[int, str], ModelMap] = {}
+
+
+def model_map(session: Session, version_id: int, process_id: str) -> ModelMap:
+    """Elements, forms, call activities and the file of each process (versions are immutable: cached)."""
+    key = (version_id, process_id)
+    if key in _maps:
+        return _maps[key]
+    found = ModelMap()
+    for name, content in version_files(session, version_id).items():
+        if name.endswith(".bpmn"):
+            for match in _PROCESS.finditer(content):
+                found.process_files.setdefault(match.group(1).decode(), name)
+    spec, subprocess_specs = specs_for(session, version_id, process_id)
+    for process in [spec, *subprocess_specs.values()]:
+        found.process_names[process.name] = getattr(process, "description", None) or process.name
+        links = found.calls.setdefault(process.name, [])
+        for task_spec in process.task_specs.values():
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if not bpmn_id:
+                continue
+            kind = type(task_spec).__name__
+            props = ((getattr(task_spec, "extensions", None) or {}).get("properties") or {})
+            found.elements.setdefault(bpmn_id, Element(
+                bpmn_id, getattr(task_spec, "bpmn_name", None) or bpmn_id, process.name,
+                props.get("formJsonSchemaFilename"), kind,
+            ))
+            if kind in ("CallActivity", "SubWorkflowTask", "TransactionSubprocess"):
+                links.append(CallLink(bpmn_id, getattr(task_spec, "bpmn_name", None) or bpmn_id, task_spec.spec))
+    _maps[key] = found
+    return found
+
+
+def diagram_links(found: ModelMap, process_id: str) -> list[CallLink]:
+    """Processes one can open from `process_id`'s diagram: its call activities, also those inside its
+    embedded sub-processes (which are drawn in the same file)."""
+    links: list[CallLink] = []
+    seen: set[str] = set()
+    pending = [process_id]
+    while pending:
+        current = pending.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        for link in found.calls.get(current, []):
+            if link.process_id in found.process_files:
+                if link.process_id != process_id and all(x.process_id != link.process_id for x in links):
+                    links.append(link)
+            else:
+                pending.append(link.process_id)  # embedded: look inside
+    return links
+
+
+def diagram_xml(session: Session, case: Case, process_id: str) -> bytes | None:
+    """The BPMN file (as stored in the case's model version) that holds `process_id`, if the case uses it."""
+    found = model_map(session, case.model_version_id, case.process_id)
+    if process_id != case.process_id and process_id not in found.calls:
+        return None
+    name = found.process_files.get(process_id)
+    return version_files(session, case.model_version_id).get(name) if name else None
+
+
+@dataclass
+class Entry:
+    event: Event
+    title: str
+    actor: str
+
+
+def _orgs_of(session: Session, user_ids: set[int]) -> dict[int, set[int]]:
+    if not user_ids:
+        return {}
+    orgs: dict[int, set[int]] = {}
+    for user_id, org_id in session.execute(
+        select(Membership.user_id, Membership.organization_id).where(Membership.user_id.in_(user_ids))
+    ):
+        orgs.setdefault(user_id, set()).add(org_id)
+    return orgs
+
+
+def history(session: Session, actor: Actor, case: Case, view: View, lang: str) -> list[Entry]:
+    """The case's timeline events the actor may see, oldest first, with step titles and people's names."""
+    if view < View.PART:
+        return []
+    events = session.scalars(
+        select(Event).where(Event.case_id == case.id, Event.action.in_(TIMELINE_ACTIONS)).order_by(Event.seq)
+    ).all()
+    user_ids = {e.actor_id for e in events if e.actor_id is not None}
+    names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) \
+        if user_ids else {}
+    orgs = _orgs_of(session, user_ids) if view < View.FULL else {}
+    found = model_map(session, case.model_version_id, case.process_id)
+    entries = []
+    for event in events:
+        if view < View.FULL and not may_see_part(actor, view, orgs.get(event.actor_id, set())):
+            continue
+        entries.append(Entry(
+            event, found.title(session, case.model_version_id, event.element_id, lang),
+            names.get(event.actor_id) or event.actor_name,
+        ))
+    return entries
+
+
+def open_items(session: Session, actor: Actor, case: Case, view: View) -> list[WorkItem]:
+    """The case's open tasks the actor may see: all (FULL), their organization's (PART), their own."""
+    items = session.scalars(
+        select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.due_at.is_(None), WorkItem.due_at,
+                                                                     WorkItem.id)
+    ).all()
+    return [
+        item for item in items
+        if may_see_part(actor, view, {item.organization_id}) or item.assignee_id == actor.user_id
+    ]
+
+
+@dataclass
+class Step:
+    at: datetime
+    actor: str
+    title: str
+    element_id: str
+    form: str | None
+    data: dict
+
+
+def steps(entries: list[Entry], found: ModelMap) -> list[Step]:
+    """Submitted forms, from the `task_completed` events among the visible entries."""
+    result = []
+    for entry in entries:
+        event = entry.event
+        if event.action != "task_completed" or not isinstance(event.data, dict):
+            continue
+        element = found.elements.get(event.element_id or "")
+        result.append(Step(event.at, entry.actor, entry.title, event.element_id or "",
+                           element.form if element else None, event.data))
+    return result
