@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..engine.loader import ModelError, load_model
+from ..engine.loader import ModelError, Problem, load_model
 from ..engine.runtime import dump_specs, load_specs
 from ..models import ModelFile, ModelSpec, ModelVersion
 from .validation import validate_model_files
@@ -75,6 +75,9 @@ def store_version(
     if existing is not None:
         return existing, False
     problems = validate_model_files(files)
+    if not problems and not load_model(files).process_ids:
+        # a version is something cases can run on: forms alone are not one
+        problems = [Problem("-", None, "the model set holds no executable BPMN process")]
     if problems:
         raise ModelError(problems)
     return insert_version(session, files, set_name=set_name, status=status, comment=comment,

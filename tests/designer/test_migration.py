@@ -163,3 +163,12 @@ def test_an_interrupted_bulk_migration_resumes(svc, world, model_line):
             select(Event.case_id).where(Event.case_id.in_(cases), Event.action == "case_migrated")
         ).all()
         assert sorted(migrated) == sorted(cases)  # each exactly once
+
+
+def test_a_set_without_any_process_is_not_a_version(svc, world):
+    from service.engine.loader import ModelError
+
+    forms_only = {"review.schema.json": (MODELS / "loop" / "review.schema.json").read_bytes()}
+    with pytest.raises(ModelError) as refused:
+        versions.upload_draft(svc, world.actor("designer"), forms_only, "forms only", set_name=f"f-{world.tag}")
+    assert [str(p) for p in refused.value.problems] == ["-:-: the model set holds no executable BPMN process"]
