@@ -7,6 +7,7 @@ that caused it was committed. E-mail is sent afterwards by the worker from the r
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -64,3 +65,134 @@ def mark_read(session: Session, user_id: int, notification_ids: Iterable[int] | 
     if notification_ids is not None:
         query = query.where(Notification.id.in_(list(notification_ids)))
     return session.execute(query.values(read_at=clock.now())).rowcount
+
+
+# -- what tejun tells people about its work items ---------------------------------------------------------
+def _people(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """user id -> locale, for active users among `user_ids`."""
+    from ..models import User
+
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.locale).where(User.id.in_(ids), User.active.is_(True)))
+    return {user_id: locale for user_id, locale in rows}
+
+
+def _per_locale(session: Session, user_ids: Iterable[int], **kwargs) -> list[Notification]:
+    """One notification per user, its title and body in the user's own language."""
+    from . import texts
+
+    by_locale: dict[str, list[int]] = {}
+    for user_id, locale in _people(session, user_ids).items():
+        by_locale.setdefault(locale or "ja", []).append(user_id)
+    created = []
+    item, case_id, kind, dedupe = kwargs["item"], kwargs["case_id"], kwargs["kind"], kwargs.get("dedupe_key")
+    for locale, users in by_locale.items():
+        params = {
+            "task": texts.task_title(item, locale),
+            "case": item.case_reference,
+            "case_title": item.case_title,
+            "due": texts.jst(item.due_at),
+            "holder": kwargs.get("holder") or texts.text(locale, texts.HOLDER_TEAM),
+        }
+        created += notify(
+            session, user_ids=users, kind=kind, title=texts.text(locale, kwargs["title"], **params),
+            body=texts.text(locale, kwargs["body"], **params), case_id=case_id, url=f"/tasks/{item.task_id}",
+            dedupe_key=dedupe,
+        )
+    return created
+
+
+def notify_assigned(session: Session, item, user_id: int) -> list[Notification]:
+    """Tell a person a task is now theirs (routed to them by the model, or handed to them by a manager)."""
+    from . import texts
+
+    return _per_locale(
+        session, [user_id], item=item, case_id=item.case_id, kind="assigned", title=texts.ASSIGNED_TITLE,
+        body=texts.ASSIGNED_BODY, dedupe_key=f"assigned:{item.task_id}:{user_id}",
+    )
+
+
+def _role_holders(session: Session, organization_id: int, roles: Iterable[str]) -> list[int]:
+    from ..models import Membership
+
+    return list(session.scalars(
+        select(Membership.user_id).where(Membership.organization_id == organization_id,
+                                         Membership.role.in_(list(roles)))
+    ))
+
+
+def _workers(session: Session, item) -> list[int]:
+    """Who is expected to do an open work item: its assignee, else the holders of its role there."""
+    if item.assignee_id is not None:
+        return [item.assignee_id]
+    # researchers only do the tasks addressed to them; an unaddressed one waits for the security office
+    roles = ["security_officer"] if item.role == "researcher" else [item.role]
+    return _role_holders(session, item.organization_id, roles)
+
+
+def _managers(session: Session, item) -> list[int]:
+    """Who answers for an overdue work item: the managers of the organization it was routed to."""
+    from ..auth.roles import FA_ROLES, INSTITUTION_ROLES
+    from ..models import Case
+
+    if item.role in FA_ROLES:
+        return _role_holders(session, item.organization_id, ["fa_manager"])
+    if item.role in INSTITUTION_ROLES:
+        return _role_holders(session, item.organization_id, ["institution_admin"])
+    # a ministry's answer is awaited by the funding agency that asked for it
+    case = session.get(Case, item.case_id)
+    return _role_holders(session, case.funding_agency_id, ["fa_manager"]) if case else []
+
+
+def remind_and_escalate(session: Session, reminder_days: int) -> tuple[int, int]:
+    """Reminders for work items due within `reminder_days`, escalations for those past due.
+
+    Each is sent once per task and person (`dedupe_key`), however often this runs. Returns how many
+    reminders and escalations were created.
+    """
+    from ..models import User, WorkItem
+    from . import texts
+
+    now = clock.now()
+    soon = list(session.scalars(
+        select(WorkItem).where(WorkItem.due_at > now, WorkItem.due_at <= now + timedelta(days=reminder_days))
+    ))
+    reminders = 0
+    for item in soon:
+        reminders += len(_per_locale(
+            session, _workers(session, item), item=item, case_id=item.case_id, kind="reminder",
+            title=texts.REMINDER_TITLE, body=texts.REMINDER_BODY, dedupe_key=f"reminder:{item.task_id}",
+        ))
+    late = list(session.scalars(select(WorkItem).where(WorkItem.due_at <= now)))
+    escalations = 0
+    for item in late:
+        holder = None
+        if item.assignee_id is not None:
+            person = session.get(User, item.assignee_id)
+            holder = person.display_name or person.username if person else None
+        recipients = set(_managers(session, item)) | set(_workers(session, item))
+        escalations += len(_per_locale(
+            session, recipients, item=item, case_id=item.case_id, kind="escalation",
+            title=texts.ESCALATION_TITLE, body=texts.ESCALATION_BODY, dedupe_key=f"escalation:{item.task_id}",
+            holder=holder,
+        ))
+    return reminders, escalations
+
+
+def listing(session: Session, user_id: int, include_read: bool = False, limit: int = 50) -> list[Notification]:
+    """A person's notifications, newest first (unread only unless `include_read`)."""
+    query = select(Notification).where(Notification.user_id == user_id)
+    if not include_read:
+        query = query.where(Notification.read_at.is_(None))
+    return list(session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+
+
+def open_one(session: Session, user_id: int, notification_id: int) -> Notification | None:
+    """The person's own notification, marked read (None when it is not theirs or does not exist)."""
+    row = session.get(Notification, notification_id)
+    if row is None or row.user_id != user_id:
+        return None
+    mark_read(session, user_id, [notification_id])
+    return row

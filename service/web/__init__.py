@@ -1,29 +1,51 @@
-"""Server-rendered pages for people: sign-in, queues, tasks, cases."""
+"""Server-rendered pages for people: sign-in, queues, tasks, cases, notifications.
+
+Japanese by default, English on request: the language is the `lang` cookie (set by the switch in the page
+header, see app.js), else the user's stored preference (`users.locale`), else TEJUN_DEFAULT_LOCALE. Texts
+come from the Flask-Babel catalogs in `service/translations` (msgids in English); dates are shown in JST.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request
 from flask_babel import Babel
 
 LANGUAGES = ("ja", "en")
+LANG_COOKIE = "lang"
 
 
 def select_locale() -> str:
-    chosen = request.args.get("lang") or session.get("lang")
+    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen
     from flask_login import current_user
 
     if getattr(current_user, "is_authenticated", False) and current_user.locale in LANGUAGES:
         return current_user.locale
-    return "ja"
+    default = current_app.extensions["tejun"].settings.default_locale
+    return default if default in LANGUAGES else "ja"
 
 
 def register(app: Flask) -> None:
-    from . import pages
+    # the page routes live on the one `web` blueprint, in modules by what they show
+    from . import cases, notifications, pages, tasks  # noqa: F401
+    from .blueprint import bp
+    from .templating import install
 
     Babel(app, locale_selector=select_locale, default_timezone="Asia/Tokyo")
-    app.register_blueprint(pages.bp)
+    install(app)
+    # the application's own /static route (registered first, so it wins) serves the pages' files
+    app.static_folder = bp.static_folder
+    app.register_blueprint(bp)
+    from .screening_pages import bp as screening_pages
+
+    app.register_blueprint(screening_pages)
+    from .designer import bp as designer_pages  # process designers: model store, editors, migration
+
+    app.register_blueprint(designer_pages)
+    from .audit import bp as audit_pages  # auditors: history, point-in-time view, integrity, exports
+
+    app.register_blueprint(audit_pages)
     from .sso import init_sso
 
     init_sso(app)

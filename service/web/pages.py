@@ -1,20 +1,47 @@
-"""Pages: sign-in and the user's queue (the home page)."""
+"""Pages: sign-in and out, the language switch, the user's queue (the home page) and the case list."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..auth.authenticate import authenticate
+from ..auth.permissions import may_assign, may_work
+from ..auth.preferences import set_locale
 from ..auth.session import load_user
-from ..errors import TooManyAttempts, Unauthorized
+from ..cases import queries as case_queries
+from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, TooManyAttempts, Unauthorized
+from ..queues import lookups
 from ..queues import queries as queues
+from . import LANG_COOKIE, LANGUAGES, labels
+from .blueprint import bp, services
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+PER_PAGE = 25
 
 
-def services():
-    return current_app.extensions["tejun"]
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only paths inside tejun: never an open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return fallback
+
+
+def action_failed(exc: Exception) -> None:
+    """A flash message for a use case that said no (never a traceback)."""
+    if isinstance(exc, Conflict):
+        flash(_("Someone else was faster: the task was claimed, reassigned or completed meanwhile. "
+                "The list shows the current state."), "warning")
+    elif isinstance(exc, NotFound):
+        flash(_("That task is no longer open (it may have been completed already)."), "warning")
+    elif isinstance(exc, Forbidden):
+        flash(_("You may not do that with this task."), "error")
+    else:
+        flash(_("That did not work: please check your input and try again."), "error")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -24,12 +51,17 @@ def login():
             user_id = authenticate(
                 services(), request.form.get("username", ""), request.form.get("password", ""), request.remote_addr
             )
-        except (Unauthorized, TooManyAttempts) as exc:
-            flash(exc.detail, "error")
+        except Unauthorized as exc:
+            flash(_("Wrong username or password."), "error")
+            return render_template("login.html"), exc.status
+        except TooManyAttempts as exc:
+            flash(_("Too many failed sign-ins. Please wait a while and try again."), "error")
             return render_template("login.html"), exc.status
         signed_in = load_user_by_id(user_id)
         session.clear()  # a fresh session at sign-in (no fixation)
         login_user(signed_in)
+        return redirect(safe_next(request.args.get("next"), url_for("web.home")))
+    if current_user.is_authenticated:
         return redirect(url_for("web.home"))
     return render_template("login.html")
 
@@ -47,16 +79,68 @@ def load_user_by_id(user_id: int):
 def logout():
     logout_user()
     session.clear()
+    flash(_("You have signed out."), "info")
     return redirect(url_for("web.login"))
+
+
+@bp.post("/language")
+@login_required
+def language():
+    """The language switch: kept as the user's preference (pages and e-mail) and in the `lang` cookie."""
+    chosen = request.form.get("lang", "")
+    if chosen not in LANGUAGES:
+        raise InvalidRequest("unknown language")
+    set_locale(services(), current_user.actor, chosen)
+    response = redirect(safe_next(request.form.get("next"), url_for("web.home")))
+    response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
+                        secure=request.is_secure, httponly=False)
+    return response
+
+
+def _queue_args() -> dict:
+    tab = request.args.get("tab", "mine")
+    sort = request.args.get("sort", "due")
+    return {
+        "tab": tab if tab in queues.TABS else "mine",
+        "sort": sort if sort in queues.SORTS else "due",
+        "q": (request.args.get("q") or "").strip()[:100],
+        "program": request.args.get("program", type=int),
+        "page": max(request.args.get("page", 1, type=int) or 1, 1),
+    }
 
 
 @bp.get("/")
 @login_required
 def home():
-    tab = request.args.get("tab", "mine")
-    if tab not in queues.TABS:
-        tab = "mine"
+    """The user's queue: four tabs with counts, filters, sorting and paging."""
+    args = _queue_args()
+    actor = current_user.actor
     with services().db.reader() as db_session:
-        page = queues.queue(db_session, current_user.actor, tab, page=request.args.get("page", 1, type=int))
-        counts = queues.counts(db_session, current_user.actor)
-        return render_template("queue.html", page=page, counts=counts, tab=tab, tabs=queues.TABS)
+        page = queues.queue(db_session, actor, args["tab"], page=args["page"], per_page=PER_PAGE,
+                            sort=args["sort"], program_id=args["program"], search=args["q"] or None)
+        counts = queues.counts(db_session, actor)
+        programs = lookups.programs_in_queues(db_session, actor)
+        orgs, program_names, people = lookups.names(db_session, page.items)
+        rights = {item.id: (may_work(actor, item), may_assign(actor, item)) for item in page.items}
+        return render_template(
+            "queue.html", page=page, counts=counts, args=args, tabs=queues.TABS, tab_labels=labels.TABS,
+            sorts=labels.SORTS, programs=programs, orgs=orgs, program_names=program_names, people=people,
+            rights=rights,
+        )
+
+
+@bp.get("/cases")
+@login_required
+def case_list():
+    """Cases the user may see (any stage), newest change first, with search and a status filter."""
+    status = request.args.get("status") or None
+    if status not in (None, "running", "completed", "error"):
+        status = None
+    q = (request.args.get("q") or "").strip()[:100]
+    page_no = max(request.args.get("page", 1, type=int) or 1, 1)
+    with services().db.reader() as db_session:
+        page = case_queries.list_cases(db_session, current_user.actor, status=status, search=q or None,
+                                       page=page_no, per_page=PER_PAGE)
+        pages = max(1, -(-page.total // page.per_page))
+        orgs = lookups.organizations_by_id(db_session, (c.lead_institution_id for c in page.items))
+        return render_template("cases.html", page=page, pages=pages, status=status, q=q, orgs=orgs)

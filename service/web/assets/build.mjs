@@ -14,19 +14,41 @@ const entries = {
   form: 'src/form/index.jsx',
   diagram: 'src/diagram/index.js',
   app: 'src/app/index.js',
+  designer: 'src/designer/pages.js',
+};
+
+// The designer's editors: ES modules with code splitting, so dmn-js and the JSON editor load only when a
+// DMN or JSON file is opened (<script type="module">; same-origin chunks, fine under script-src 'self').
+const moduleEntries = { editor: 'src/designer/editor/index.js' };
+
+// dmn-js's decision tables use selection-ranges, which inlines dom-iterator; dom-iterator compiles string
+// expressions with `new Function`, a branch dmn-js never takes (it passes no expression). The branch is
+// replaced by an error so that no Function constructor ships; the build fails if the code changed shape.
+const SELECTION_RANGES_EVAL = "return new Function('node', 'Object.freeze(node); return ' + props(expr, 'node.'));";
+const cspSafeSelectionRanges = {
+  name: 'csp-safe-selection-ranges',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]selection-ranges[\\/]dist[\\/]index\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes(SELECTION_RANGES_EVAL)) {
+        throw new Error(`${args.path}: the string-expression branch changed; review the CSP patch in build.mjs`);
+      }
+      return {
+        contents: source.replace(SELECTION_RANGES_EVAL, "throw new Error('string expressions are not supported');"),
+        loader: 'js',
+      };
+    });
+  },
 };
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 
-const result = await esbuild.build({
+const common = {
   metafile: true,
   absWorkingDir: here,
-  entryPoints: entries,
-  outdir: out,
   bundle: true,
   minify: true,
-  format: 'iife',
   target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
   jsx: 'automatic',
   define: { 'process.env.NODE_ENV': '"production"' },
@@ -34,11 +56,21 @@ const result = await esbuild.build({
   sourcemap: 'linked',
   legalComments: 'linked', // <bundle>.LEGAL.txt: the licence notices of the bundled libraries
   logLevel: 'warning',
+};
+const result = await esbuild.build({ ...common, entryPoints: entries, outdir: out, format: 'iife' });
+const modules = await esbuild.build({
+  ...common,
+  entryPoints: moduleEntries,
+  outdir: join(out, 'designer'),
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  plugins: [cspSafeSelectionRanges],
 });
 
 // One notice file with the licence of every npm package that ended up in a bundle.
 const packages = new Map();
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const input of [...Object.keys(result.metafile.inputs), ...Object.keys(modules.metafile.inputs)]) {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (m) packages.set(m[1], join(here, 'node_modules', m[1]));
 }
@@ -58,11 +90,16 @@ await writeFile(join(out, 'THIRD-PARTY-LICENSES.txt'), notices.join(`\n${'-'.rep
 
 // bpmn-js's own style sheets (and the bpmn font that bpmn.css refers to).
 await cp(join(here, 'node_modules/bpmn-js/dist/assets'), join(out, 'bpmn-js'), { recursive: true });
+// The editors' style sheets: the properties panel, and dmn-js (with the dmn font files, not the embedded one).
+await cp(join(here, 'node_modules/@bpmn-io/properties-panel/dist/assets'), join(out, 'properties-panel'), { recursive: true });
+await cp(join(here, 'node_modules/dmn-js/dist/assets'), join(out, 'dmn-js'), { recursive: true });
 
 // The CSP forbids eval: refuse to ship a bundle that could need it.
 const manifest = {};
-for (const name of Object.keys(entries)) {
-  const file = `${name}.js`;
+const moduleFiles = Object.keys(modules.metafile.outputs)
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.slice(f.indexOf('designer/')));
+for (const file of [...Object.keys(entries).map((name) => `${name}.js`), ...moduleFiles]) {
   const code = await readFile(join(out, file), 'utf8');
   const hit = /\bnew Function\s*\(|[^.\w$]eval\s*\(|\bsetTimeout\s*\(\s*["'`]/.exec(code);
   if (hit) {
@@ -74,7 +111,11 @@ for (const name of Object.keys(entries)) {
     hash: createHash('sha256').update(code).digest('hex').slice(0, 12), // for cache-busting query strings
   };
 }
-for (const css of ['bpmn-js/diagram-js.css', 'bpmn-js/bpmn-js.css', 'bpmn-js/bpmn-font/css/bpmn.css']) {
+const dmnCss = ['dmn-js-shared.css', 'dmn-js-drd.css', 'dmn-js-decision-table.css', 'dmn-js-decision-table-controls.css',
+  'dmn-js-literal-expression.css', 'dmn-js-boxed-expression.css', 'dmn-js-boxed-expression-controls.css',
+  'dmn-font/css/dmn.css'].map((f) => `dmn-js/${f}`);
+for (const css of ['bpmn-js/diagram-js.css', 'bpmn-js/bpmn-js.css', 'bpmn-js/bpmn-font/css/bpmn.css',
+  'properties-panel/properties-panel.css', ...dmnCss]) {
   const code = await readFile(join(out, css));
   manifest[css] = { bytes: code.length, hash: createHash('sha256').update(code).digest('hex').slice(0, 12) };
 }

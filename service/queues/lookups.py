@@ -1,0 +1,54 @@
+"""Small reads the queue and task pages need besides the queue itself: names, programs, colleagues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..auth.actor import Actor
+from ..models import Membership, Organization, Program, User, WorkItem
+from .queries import TABS, tab_clause
+
+
+def programs_in_queues(session: Session, actor: Actor) -> list[Program]:
+    """The programs of the work items the actor sees in any tab (the queue's program filter)."""
+    visible = or_(*(tab_clause(actor, tab) for tab in TABS))
+    ids = select(WorkItem.program_id).where(visible, WorkItem.program_id.is_not(None)).distinct()
+    return list(session.scalars(select(Program).where(Program.id.in_(ids)).order_by(Program.code)))
+
+
+def names(session: Session, items: Iterable[WorkItem]) -> tuple[dict[int, Organization], dict[int, Program],
+                                                                 dict[int, str]]:
+    """Organizations, programs and people named on a page of work items, in three queries at most."""
+    items = list(items)
+    org_ids = {i.lead_institution_id for i in items if i.lead_institution_id} | {i.organization_id for i in items}
+    program_ids = {i.program_id for i in items if i.program_id}
+    user_ids = {i.assignee_id for i in items if i.assignee_id}
+    orgs = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(org_ids)))} \
+        if org_ids else {}
+    programs = {p.id: p for p in session.scalars(select(Program).where(Program.id.in_(program_ids)))} \
+        if program_ids else {}
+    people = {uid: (name or username) for uid, name, username in session.execute(
+        select(User.id, User.display_name, User.username).where(User.id.in_(user_ids))
+    )} if user_ids else {}
+    return orgs, programs, people
+
+
+def assignable_people(session: Session, item: WorkItem) -> list[User]:
+    """Who may be handed this task: active holders of its role in its organization (the security office
+    too, for a researcher's task), as `commands.assign_task` accepts them."""
+    roles = [item.role, "security_officer"] if item.role == "researcher" else [item.role]
+    ids = select(Membership.user_id).where(Membership.organization_id == item.organization_id,
+                                           Membership.role.in_(roles))
+    return list(session.scalars(
+        select(User).where(User.id.in_(ids), User.active.is_(True)).order_by(User.display_name, User.username)
+    ))
+
+
+def organizations_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Organization]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(wanted)))}

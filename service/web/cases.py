@@ -1,0 +1,99 @@
+"""The case page and what it links to: the BPMN diagram's XML and evidence downloads.
+
+| route | permission |
+| --- | --- |
+| GET /cases/<id>                         | `case_view` >= SUMMARY (else 404); what is shown depends on the view |
+| GET /cases/<id>/diagram/<process>.bpmn | `case_view` >= PART, and the process belongs to the case's model |
+| GET /attachments/<id>                   | `may_download_attachment` (else 404) |
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from ..attachments import for_case, for_download
+from ..auth.permissions import View
+from ..cases import history, queries
+from ..queues import lookups
+from . import labels
+from .blueprint import bp, services
+from .forms import form_schema
+from .render import describe
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case(case_id: int):
+    actor = current_user.actor
+    lang = labels.lang()
+    with services().db.reader() as session:
+        case, view = queries.get_case(session, actor, case_id, View.SUMMARY)
+        found = history.model_map(session, case.model_version_id, case.process_id)
+        process_id = request.args.get("process") or case.process_id
+        if process_id not in found.process_files or process_id not in found.calls:
+            process_id = case.process_id
+        flow = queries.restore(session, case, services().settings.script_time_limit)
+        team = {"members": flow.lookup("members") or [], "partners": flow.lookup("partners") or []}
+        items = history.open_items(session, actor, case, view)
+        entries = history.history(session, actor, case, view, lang)
+        steps = []
+        for step in history.steps(entries, found):
+            steps.append((step, describe(form_schema(session, case, step.form, lang), step.data)))
+        files = for_case(session, actor, case, view)
+        orgs = lookups.organizations_by_id(
+            session, [case.lead_institution_id, case.funding_agency_id, *(p.organization_id for p in case.parties),
+                      *(i.organization_id for i in items)]
+        )
+        _orgs, _programs, people = lookups.names(session, items)
+        diagram = None
+        if view >= View.PART:
+            diagram = {
+                "xml_url": url_for("web.case_diagram", case_id=case.id, process_id=process_id),
+                "completed": sorted(flow.visited),
+                "active": flow.active_element_ids(),
+                "process_id": process_id,
+            }
+        return render_template(
+            "case.html", case=case, view=view, View=View, team=team, items=items, entries=entries, steps=steps,
+            files=files, orgs=orgs, people=people, diagram=diagram, process_id=process_id,
+            process_title=_process_title(session, found, case, process_id, lang),
+            links=[(link, history.bilingual(link.name, lang)) for link in history.diagram_links(found, process_id)],
+            step_title=lambda element_id: found.title(session, case.model_version_id, element_id, lang),
+        )
+
+
+def _process_title(session, found, case, process_id: str, lang: str) -> str:
+    if process_id == case.process_id:
+        return ""
+    for links in found.calls.values():
+        for link in links:
+            if link.process_id == process_id:
+                return history.bilingual(link.name, lang)
+    return process_id
+
+
+@bp.get("/cases/<int:case_id>/diagram/<process_id>.bpmn")
+@login_required
+def case_diagram(case_id: int, process_id: str):
+    with services().db.reader() as session:
+        case, _view = queries.get_case(session, current_user.actor, case_id, View.PART)
+        xml = history.diagram_xml(session, case, process_id)
+    if xml is None:
+        abort(404)
+    return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.get("/attachments/<public_id>")
+@login_required
+def attachment(public_id: str):
+    svc = services()
+    with svc.db.reader() as session:
+        found, path = for_download(session, svc, current_user.actor, public_id)
+        name, content_type = found.original_filename, found.content_type
+    response = send_file(path, mimetype=content_type, as_attachment=True, download_name=name, max_age=0,
+                         conditional=False, etag=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,52 @@
+"""The in-app notification list (unread count in the page header) and marking notifications read.
+
+| route | permission |
+| --- | --- |
+| GET  /notifications               | signed in; only the user's own notifications |
+| GET  /notifications/<id>/open     | signed in; the user's own (else 404): marks it read, then opens its link |
+| POST /notifications/read          | signed in; marks the user's own (given ids, or all) read |
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..notifications import listing, mark_read, open_one
+from ..unit_of_work import unit_of_work
+from .blueprint import bp, services
+from .pages import safe_next
+
+PER_PAGE = 50
+
+
+@bp.get("/notifications")
+@login_required
+def notification_list():
+    show_all = request.args.get("show") == "all"
+    with services().db.reader() as session:
+        rows = listing(session, current_user.user_id, include_read=show_all, limit=PER_PAGE)
+        return render_template("notifications.html", rows=rows, show_all=show_all)
+
+
+@bp.get("/notifications/<int:notification_id>/open")
+@login_required
+def notification_open(notification_id: int):
+    with unit_of_work(services()) as session:
+        row = open_one(session, current_user.user_id, notification_id)
+        if row is None:
+            abort(404)
+        target = row.url
+    return redirect(safe_next(target, url_for("web.notification_list")))
+
+
+@bp.post("/notifications/read")
+@login_required
+def notification_read():
+    ids = [int(x) for x in request.form.getlist("id") if x.isdigit()]
+    with unit_of_work(services()) as session:
+        count = mark_read(session, current_user.user_id, ids or None)
+    if count:
+        flash(_("Marked as read."), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("web.notification_list")))
