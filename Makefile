@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres install assets browser lint worker clean
+.PHONY: run test test-sqlite test-postgres install assets catalogs catalogs-update browser lint worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,15 +20,26 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED)
 
-assets:
+# front-end bundles, and the compiled message catalogs (the .mo files are build output, not committed)
+assets: catalogs
 	service/web/assets/build.sh
+
+catalogs: $(INSTALLED)
+	$(BIN)/pybabel compile --statistics -d service/translations
+
+# after adding or changing texts: refresh the template and both catalogs, then translate the new ja entries
+catalogs-update: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --ignore-dirs '.* ._ node_modules' --no-location \
+	  -o service/translations/messages.pot .
+	$(BIN)/pybabel update -i service/translations/messages.pot -d service/translations \
+	  --ignore-obsolete --no-fuzzy-matching
 
 # Debian's chromium for the browser tests (a test tool's own browser download fails here)
 browser:
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi ipa; then \
 	  echo "installing Debian's chromium (and a Japanese font for screenshots) for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium chromium-driver fonts-ipafont-gothic >/dev/null; fi
+	    chromium chromium-driver fonts-ipafont-gothic libmagic1 >/dev/null; fi
 
 run: install assets
 	$(BIN)/flask --app wsgi db upgrade

@@ -13,7 +13,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .api import auth as api_auth
 from .api import cases as api_cases
+from .api import disclosures as api_disclosures
 from .api import model_versions as api_model_versions
+from .api import screening as api_screening
 from .api import tasks as api_tasks
 from .api.context import guard
 from .api.problems import Api, problem, tejun_error, unexpected_error
@@ -84,7 +86,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.teardown_appcontext(close_read_session)
 
     api = Api(app)
-    for module in (api_auth, api_cases, api_tasks, api_model_versions):
+    for module in (api_auth, api_cases, api_tasks, api_model_versions, api_screening, api_disclosures):
         api.register_blueprint(module.blp)
     app.register_error_handler(TejunError, _error_handler(tejun_error))
     app.register_error_handler(CSRFError, _csrf_failed)

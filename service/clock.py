@@ -5,15 +5,18 @@ Every timestamp tejun writes and every timer the engine evaluates reads `now()`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 _source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+_held = threading.local()
 
 
 def now() -> datetime:
-    return _source()
+    moment = getattr(_held, "moment", None)
+    return moment if moment is not None else _source()
 
 
 def set_source(source: Callable[[], datetime]) -> None:
@@ -34,6 +37,21 @@ def frozen_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         set_source(previous)
+
+
+@contextmanager
+def held_at(moment: datetime) -> Iterator[datetime]:
+    """Make `now()` return `moment` in this thread only, inside the block.
+
+    A use case runs at one instant (its events' `at` is the time its engine steps and scripts saw), and a
+    replay re-runs each event at its recorded instant, without disturbing other threads of the process.
+    """
+    previous = getattr(_held, "moment", None)
+    _held.moment = moment
+    try:
+        yield moment
+    finally:
+        _held.moment = previous
 
 
 class TravellingClock:

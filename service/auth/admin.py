@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..audit import chain
 from ..errors import InvalidRequest
+from ..forms import references
 from ..models import Membership, Organization, User
 from .actor import Actor
 from .passwords import hash_password
@@ -32,6 +33,7 @@ def ensure_organization(
         session.add(org)
         session.flush()
         _record(session, actor, "organization_created", {"id": org.id, "code": code, "kind": kind})
+        references.forget()  # forms that list organizations see it at once (other processes within a minute)
     return org
 
 

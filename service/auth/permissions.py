@@ -152,3 +152,23 @@ def open_items_for(actor: Actor):
         if grant.role == "security_officer":
             clauses.append(and_(WorkItem.organization_id == grant.organization_id, WorkItem.role == "researcher"))
     return or_(*clauses) if clauses else false()
+
+
+def may_see_part(actor: Actor, view: View, organization_ids: set[int] | frozenset[int]) -> bool:
+    """Inside a case the actor may see: may they see what was done by or for these organizations?
+
+    The lead institution, the FA and auditors (FULL) see everything; a partner institution or a consulted
+    ministry (PART) sees what concerns its own organization; researchers (SUMMARY) see none of it.
+    """
+    if view >= View.FULL:
+        return True
+    if view >= View.PART:
+        return bool(set(organization_ids) & actor.organization_ids)
+    return False
+
+
+def may_download_attachment(actor: Actor, view: View, organization_id: int, uploaded_by_id: int | None) -> bool:
+    """Evidence files: whoever may see that part of the case, and the person who uploaded the file."""
+    if actor.user_id is not None and uploaded_by_id == actor.user_id:
+        return True
+    return may_see_part(actor, view, {organization_id})

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
+from ..audit import chain
 from ..models import ApiToken, User
 
 SCOPES = ("read", "write")
@@ -38,6 +39,9 @@ def issue(
     )
     session.add(token)
     session.flush()
+    chain.append(session, stream=chain.user_stream(user.id), action="api_token_issued", actor_id=user.id,
+                 actor_name=user.username, data={"token_id": token.id, "name": token.name, "scopes": scopes,
+                                                 "expires_at": token.expires_at.isoformat()})
     return plain, token
 
 
@@ -60,6 +64,9 @@ def resolve(session: Session, plain: str) -> tuple[User, ApiToken] | None:
 def revoke(session: Session, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = clock.now()
+        owner = token.user
+        chain.append(session, stream=chain.user_stream(owner.id), action="api_token_revoked", actor_id=owner.id,
+                     actor_name=owner.username, data={"token_id": token.id, "name": token.name})
 
 
 def expired_before(moment: datetime) -> bool:  # pragma: no cover - convenience for admin listings

@@ -15,15 +15,19 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..audit import chain
-from ..auth.actor import Actor
+from ..audit.hashing import dumps as canonical_json
+from ..auth.actor import SYSTEM, Actor
 from ..auth.permissions import View, case_view, may_assign, may_send, may_start_application, may_work
 from ..auth.roles import parse_lane
 from ..designer.store import DEFAULT_SET, latest_published, model_hash, specs_for
 from ..engine.runtime import CaseWorkflow, EngineError, NoCatcher, TaskNotReady
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
 from ..models import Call, Case, CaseParty, CaseState, Membership, Organization, User, WorkItem
+from ..notifications import notify_assigned
 from ..services import Services
+from ..task_hooks import before_task_completed
 from ..unit_of_work import unit_of_work
+from . import designation
 from .forms import validate_submission
 from .routing import refresh_case, refresh_work_items
 
@@ -48,7 +52,16 @@ def _restore(session: Session, svc: Services, case: Case) -> CaseWorkflow:
     return CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=svc.settings.script_time_limit)
 
 
+def _instant(session: Session):
+    """The one moment a unit of work happens at: its events' `at`, and "now" for its engine steps and scripts.
+
+    Replays re-run each recorded event at its `at` (service/audit/replay.py), so they see the same time.
+    """
+    return session.info.setdefault("tejun_instant", clock.now())
+
+
 def _record(session: Session, case: Case, actor: Actor, action: str, **fields) -> dict:
+    fields.setdefault("at", _instant(session))
     return chain.append(
         session,
         stream=chain.case_stream(case.id),
@@ -63,11 +76,16 @@ def _record(session: Session, case: Case, actor: Actor, action: str, **fields) -
 
 def _run(session: Session, case: Case, flow: CaseWorkflow, actor: Actor, step, action: str = "engine_steps") -> None:
     """Run `step(flow)`, then route and persist; a model failure puts the case in error, keeping the input."""
-    now = clock.now()
+    now = _instant(session)
     try:
-        step(flow)
-        refresh_case(case, flow, now)
-        refresh_work_items(session, case, flow, now)
+        with clock.held_at(now):
+            step(flow)
+            refresh_case(case, flow, now)
+            before = _ready_data(flow)
+            created = refresh_work_items(session, case, flow, now)
+            _record_data_set(session, case, flow, before)  # what hooks put into ready tasks (pre-fills)
+            _tell_assignees(session, created)
+            designation.apply_when_completed(session, case, flow, actor)  # a designated programme takes effect
     except EngineError as exc:
         # the case stops where it is: nobody can work on it until an administrator retries it
         case.status = "error"
@@ -80,6 +98,35 @@ def _run(session: Session, case: Case, flow: CaseWorkflow, actor: Actor, step, a
         _record(session, case, actor, action, data={"completed": flow.completed_log})
         flow.completed_log = []
     _save_state(session, case, flow, now)
+
+
+def _ready_data(flow: CaseWorkflow) -> dict[str, dict[str, str]]:
+    """Each ready task's data, key by key as canonical JSON (to see what routing's hooks change)."""
+    return {t.task_id: {k: canonical_json(v) for k, v in t.data.items()} for t in flow.ready_human_tasks()}
+
+
+def _record_data_set(session: Session, case: Case, flow: CaseWorkflow, before: dict[str, dict[str, str]]) -> None:
+    """Data tejun itself put into ready tasks while routing them (a disclosure pre-filled from the member's
+    profile, screening results) is part of what the case decided on: recorded, so replays put it there too."""
+    ready = flow.ready_human_tasks()
+    for task in ready:
+        old = before.get(task.task_id, {})
+        changed = {k: v for k, v in task.data.items() if old.get(k) != canonical_json(v)}
+        removed = sorted(k for k in old if k not in task.data)
+        if not changed and not removed:
+            continue
+        data: dict = {"set": changed, "unset": removed}
+        same = [t.task_id for t in ready if t.element_id == task.element_id]
+        if len(same) > 1:
+            data[INSTANCE_KEY] = same.index(task.task_id)
+        _record(session, case, SYSTEM, "task_data_set", task_id=task.task_id, element_id=task.element_id, data=data)
+
+
+def _tell_assignees(session: Session, items: list[WorkItem]) -> None:
+    """New work items the model routed to one person: that person is notified (in-app, then e-mail)."""
+    for item in items:
+        if item.assignee_id is not None:
+            notify_assigned(session, item, item.assignee_id)
 
 
 def _save_state(session: Session, case: Case, flow: CaseWorkflow, now) -> None:
@@ -229,8 +276,9 @@ def complete_task(
         _check_version(case, expected_version)
         clean = validate_submission(session, case, item, data, actor.locale)
         flow = _restore(session, svc, case)
+        before_task_completed(session, case, item, flow, actor, clean)  # screening review gate, certification
         _record(session, case, actor, "task_completed", task_id=item.task_id, element_id=item.element_id,
-                data=clean)
+                data=_with_instance(flow, item, clean))
 
         def step(f: CaseWorkflow) -> None:
             try:
@@ -242,6 +290,18 @@ def complete_task(
         session.flush()
         return Outcome(case.id, case.version, case.status, _open_tasks_for(session, actor, case.id),
                        case.error_message)
+
+
+# key added to a task_completed event's data when several tasks of one element are ready at once
+# (multi-instance): the completed one's position among them, in `ready_human_tasks()` order, for replays
+INSTANCE_KEY = "@instance"
+
+
+def _with_instance(flow: CaseWorkflow, item: WorkItem, clean: dict) -> dict:
+    same = [t.task_id for t in flow.ready_human_tasks() if t.element_id == item.element_id]
+    if len(same) > 1 and item.task_id in same:
+        return {**clean, INSTANCE_KEY: same.index(item.task_id)}
+    return clean
 
 
 def claim_task(svc: Services, actor: Actor, task_id: str) -> Outcome:
@@ -307,6 +367,8 @@ def assign_task(svc: Services, actor: Actor, task_id: str, assignee_id: int) -> 
             raise Conflict("the task changed hands meanwhile; reload it")
         _record(session, case, actor, "task_assigned", task_id=item.task_id, element_id=item.element_id,
                 data={"from_user_id": previous, "to_user_id": user.id, "to_username": user.username})
+        if user.id != actor.user_id:
+            notify_assigned(session, item, user.id)
         return Outcome(case.id, case.version, case.status, [])
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy.orm import Session
 
 from ..designer.store import form_json
@@ -12,7 +10,8 @@ from ..forms import references
 from ..forms.schema import expand_references, validate
 from ..models import Case, WorkItem
 
-_expanded: dict[tuple[int, str], tuple[float, dict]] = {}
+# (model version, form) -> (expanded schema, the reference lists it was expanded with)
+_expanded: dict[tuple[int, str], tuple[dict, dict[str, object]]] = {}
 
 
 def _pointer(key: str) -> str:
@@ -20,16 +19,27 @@ def _pointer(key: str) -> str:
 
 
 def expanded_schema(session: Session, case: Case, form: str) -> dict | None:
-    """The task's schema with its `x-reference` lists filled in (kept as long as the lists are)."""
+    """The task's schema with its `x-reference` lists filled in (kept as long as the lists are).
+
+    The lists come from `references`, which keeps each for a while and drops them on `forget()`: the
+    expansion is reused only while every list it used is still the one `references` hands out.
+    """
     key = (case.model_version_id, form)
+    lookup = references.provider(session)
     hit = _expanded.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+    if hit is not None and all(lookup(name) is values for name, values in hit[1].items()):
+        return hit[0]
     schema = form_json(session, case.model_version_id, form)
     if schema is None:
         return None
-    expanded = expand_references(schema, references.provider(session), "ja")
-    _expanded[key] = (time.monotonic() + references.TTL_SECONDS, expanded)
+    used: dict[str, object] = {}
+
+    def recording(name: str):
+        used[name] = lookup(name)
+        return used[name]
+
+    expanded = expand_references(schema, recording, "ja")
+    _expanded[key] = (expanded, used)
     return expanded
 
 

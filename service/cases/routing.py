@@ -14,6 +14,7 @@ from ..auth.roles import LaneError, parse_lane
 from ..designer.store import form_json
 from ..engine.runtime import CaseWorkflow, EngineError, HumanTask
 from ..models import PRIORITIES, Case, CaseMember, CaseParty, Membership, Organization, User, WorkItem
+from ..task_hooks import on_tasks_ready
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -136,6 +137,7 @@ def refresh_work_items(session: Session, case: Case, flow: CaseWorkflow, now: da
         session.execute(delete(WorkItem).where(WorkItem.id.in_(gone)))
     created = [build_item(session, case, flow, task, now) for tid, task in ready.items() if tid not in existing]
     session.add_all(created)
+    on_tasks_ready(session, case, [ready[item.task_id] for item in created])  # screening, disclosure pre-fill
     return created
 
 

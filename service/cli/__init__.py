@@ -7,7 +7,9 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from .admin_cli import demo_command, worker_command
+    from .audit_cli import audit_cli
     from .models_cli import models_cli
+    from .screening_cli import screening_cli
     from .sync_cli import sync_command
 
     if "sync" not in models_cli.commands:
@@ -15,3 +17,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(models_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(screening_cli)

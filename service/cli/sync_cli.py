@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..audit import chain
 from ..engine.loader import ModelError
 from ..unit_of_work import unit_of_work
 
@@ -25,6 +26,11 @@ def sync_command(comment: str) -> None:
         with unit_of_work(svc) as session:
             version, created = store_version(session, files, status="published", comment=comment)
             summary = f"model version {version.id} ({version.content_hash[:12]})"
+            if created:  # publishing a process version is an administrative action: on the record
+                chain.append(session, stream=chain.SYSTEM_STREAM, action="model_version_published", actor_id=None,
+                             actor_name="cli", data={"version_id": version.id, "set": version.set_name,
+                                                     "hash": version.content_hash, "comment": comment,
+                                                     "via": "models sync"})
     except ModelError as exc:
         for problem in exc.problems:
             click.echo(str(problem))

@@ -119,6 +119,17 @@ class HumanTask:
 
 
 @dataclass
+class OpenTask:
+    """A task the case is at (ready, waiting or started), as audit views and replays compare them."""
+
+    element_id: str
+    process_id: str
+    state: str
+    manual: bool
+    data: dict = field(repr=False)
+
+
+@dataclass
 class WaitingMessage:
     name: str
     element_id: str
@@ -186,6 +197,46 @@ class CaseWorkflow:
     def active_element_ids(self) -> list[str]:
         active = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
         return sorted({t.task_spec.bpmn_id for t in active if getattr(t.task_spec, "bpmn_id", None)})
+
+    def open_tasks(self) -> list[OpenTask]:
+        """Every ready, waiting or started task of a BPMN element, in tree order (audit views and replays)."""
+        wanted = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        found = []
+        for task in self.wf.get_tasks(state=wanted):
+            element_id = getattr(task.task_spec, "bpmn_id", None)
+            if element_id:
+                found.append(OpenTask(element_id, task.workflow.spec.name, TaskState.get_name(task.state).lower(),
+                                      bool(task.task_spec.manual), task.data))
+        return found
+
+    def waiting_events(self) -> list[tuple[str, str, str | None]]:
+        """(element id, "timer" | "message" | other kind, when a timer fires as ISO text) of waiting catchers."""
+        found = []
+        for task in self.wf.event_manager.tasks.values():
+            if not task.has_state(TaskState.WAITING):
+                continue
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                value = task._get_internal_data("event_value")
+                if isinstance(value, dict):
+                    value = value.get("next")
+                found.append((task.task_spec.bpmn_id, "timer", value if isinstance(value, str) else None))
+            elif isinstance(definition, MessageEventDefinition):
+                found.append((task.task_spec.bpmn_id, "message", definition.name))
+            elif definition is not None:
+                found.append((task.task_spec.bpmn_id, type(definition).__name__, None))
+        return sorted(found, key=lambda item: (item[0] or "", item[1]))
+
+    def current_data(self) -> dict:
+        """The case's data as it stands: the newest ready/waiting task's data, else the last finished task's."""
+        live = [t for t in self._all_tasks() if t.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)]
+        if live:
+            return max(live, key=lambda t: t.last_state_change).data
+        last = self.wf.last_task
+        if last is None:
+            finished = [t for t in self.wf.tasks.values() if t.has_state(TaskState.COMPLETED)]
+            last = max(finished, key=lambda t: t.last_state_change) if finished else None
+        return last.data if last is not None else {}
 
     def waiting_messages(self) -> list[WaitingMessage]:
         """Messages the case would catch now: waiting catch events, and message-started event sub-processes."""

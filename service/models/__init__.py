@@ -2,11 +2,13 @@
 
 from .access import LoginThrottle, UserIdentity
 from .attachment import Attachment
+from .audit import AuditAnchor
 from .base import Base
 from .case import Case, CaseMember, CaseParty, CaseState
 from .disclosure import DisclosureCertification, DisclosureProfile
 from .event import Event, EventStream
 from .followup import PendingFollowUp
+from .migration_job import MigrationJob
 from .model_store import ModelFile, ModelSpec, ModelVersion
 from .notification import Notification
 from .organization import ApiToken, Membership, Organization, User
@@ -16,6 +18,8 @@ from .screening import ScreeningEntry, ScreeningHit, ScreeningSnapshot, Screenin
 from .work_item import PRIORITIES, WorkItem
 
 __all__ = [
+    "AuditAnchor",
+    "MigrationJob",
     "Attachment",
     "LoginThrottle",
     "UserIdentity",

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit.hashing import dumps as canonical_json
 from .base import Base
+
+
+class CanonicalJSON(TypeDecorator):
+    """A JSON column stored as canonical text (sorted keys, compact, UTF-8): the very bytes an event's hash
+    covers, so `audit verify` can hash the stored text without parsing and re-encoding it."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        def process(value):
+            return None if value is None else canonical_json(value)
+
+        return process
 
 
 class EventStream(Base):
@@ -36,7 +51,7 @@ class Event(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(255))
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    data: Mapped[dict] = mapped_column(CanonicalJSON, default=dict)
     model_hash: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

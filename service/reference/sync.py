@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import clock
+from ..audit import chain
 from ..models import MitigationMeasure, RiskLevel, TechnologyArea, TechnologyAreaList
 from . import mitigation_catalog, risk_levels, technology_area_versions, technology_areas
 
@@ -54,4 +55,7 @@ def sync_reference_data(session: Session) -> dict[str, int]:
         if level["code"] not in known:
             session.add(RiskLevel(code=level["code"], rank=level["rank"], name_ja=level["ja"], name_en=level["en"]))
             added["risk_levels"] += 1
+    if any(added.values()):  # the choices forms offer changed: on the record
+        chain.append(session, stream=chain.SYSTEM_STREAM, action="reference_data_loaded", actor_id=None,
+                     actor_name="system", data={**added, "current_areas": newest.version if newest else None})
     return added

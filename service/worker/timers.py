@@ -17,9 +17,12 @@ from .. import clock
 from ..auth.actor import SYSTEM
 from ..cases.commands import fire_timers
 from ..errors import Conflict
+from ..followups import deliver_pending as deliver_pending_follow_ups
 from ..models import Case
 from ..services import Services
 from ..unit_of_work import unit_of_work
+from .anchors import anchor_daily
+from .notifications import send_notifications
 
 log = logging.getLogger("tejun.worker")
 RETRY_AFTER = timedelta(minutes=5)
@@ -37,7 +40,7 @@ def _claim_next(session, now, skip: set[int]):
 
 
 def run_once(svc: Services, limit: int | None = None) -> list[int]:
-    """Process every case that is due now (up to `limit`); returns the ids processed."""
+    """Process every case that is due now (up to `limit`), then notifications; returns the case ids processed."""
     done: list[int] = []
     skip: set[int] = set()
     while limit is None or len(done) < limit:
@@ -59,15 +62,23 @@ def run_once(svc: Services, limit: int | None = None) -> list[int]:
                 case = session.get(Case, case_id)
                 if case is not None:
                     case.next_wakeup_at = now + RETRY_AFTER
+    deliver_pending_follow_ups(svc)  # screening hits / disclosure changes waiting for their case (followups)
+    send_notifications(svc)
     return done
 
 
 def run_forever(svc: Services, interval: float, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     log.info("timer worker started (every %.1f s)", interval)
+    from ..cases.migration import run_jobs as run_migration_jobs
+
     while not stop.is_set():
         processed = run_once(svc, limit=svc.settings.worker_batch)
+        anchor_daily(svc)
         if processed:
             log.info("fired timers on %d case(s)", len(processed))
-        if len(processed) < svc.settings.worker_batch:
+        migrated = run_migration_jobs(svc, limit_cases=svc.settings.worker_batch)
+        if migrated:
+            log.info("migration jobs: handled %d case(s)", migrated)
+        if len(processed) < svc.settings.worker_batch and migrated < svc.settings.worker_batch:
             stop.wait(interval)
