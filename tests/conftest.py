@@ -29,7 +29,6 @@ from service.unit_of_work import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-CORPORA = ROOT.parent / "shared" / "corpora"
 PASSWORD = "Correct-Horse-42"
 _counter = itertools.count(1)
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from service.cases import commands, migration
 from service.designer import versions
 from service.models import Case, ModelVersion, WorkItem
-from tests.conftest import CORPORA, DATA, PASSWORD
+from tests.conftest import DATA, PASSWORD
+from tests.corpora import CORPORA
 
 MODELS = DATA / "models"
 
@@ -320,8 +321,6 @@ CORPUS_UPLOADS = [
 @pytest.mark.parametrize(("path", "expected"), CORPUS_UPLOADS, ids=[p for p, _ in CORPUS_UPLOADS])
 def test_invalid_corpus_uploads_are_refused_with_per_element_messages(designer, world, path, expected):
     source = CORPORA / path
-    if not source.exists():
-        pytest.skip(f"{source} is not in the shared corpora")
     response = _upload(designer, {source.name: source.read_bytes()}, new_set=f"corpus-{world.tag}")
     assert response.status_code == 422
     page = response.get_data(as_text=True)

@@ -16,9 +16,9 @@ from flask import Flask
 from service.cli.models_cli import models_cli
 from service.designer.validation import validate_model_files, validate_paths
 from service.engine.loader import Problem
+from tests.corpora import CORPORA
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPORA = ROOT.parent / "shared" / "corpora"
 SAMPLE = ROOT / "tests" / "data" / "bpmn" / "sample_set"
 CORPUS_FILES = sorted(
     p for p in CORPORA.rglob("*")

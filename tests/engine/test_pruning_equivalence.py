@@ -10,7 +10,7 @@ import pytest
 
 from service.engine.loader import ModelError, load_model
 from service.engine.runtime import CaseWorkflow, EngineError
-from tests.conftest import CORPORA
+from tests.corpora import CORPORA
 
 MODELS = sorted((CORPORA / "spiffworkflow-tests").rglob("*.bpmn"))
 MAX_STEPS = 60

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,9 @@ from service.forms.schema import (
     localize_ui,
     validate,
 )
+from tests.corpora import CORPORA
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "rjsf-samples"
+SAMPLES = CORPORA / "rjsf-samples"
 SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*.json") if not p.name.startswith("_"))
 # formData that is invalid before rjsf fills in defaults (see the folder's _manifest.json)
 INVALID_SAMPLES = {
