@@ -86,3 +86,21 @@ def test_every_form_in_forms_belongs_to_a_user_task(user_tasks):
     used = {t.properties.get("formJsonSchemaFilename") for t in user_tasks}
     used |= {t.properties.get("formUiSchemaFilename") for t in user_tasks}
     assert sorted(p.name for p in FORMS.glob("*.json") if p.name not in used) == []
+
+
+PROTECTED_ATTRIBUTES = ("nationality", "citizenship", "race", "religion", "ethnic", "国籍", "人種", "宗教")
+
+
+@pytest.mark.parametrize("path", sorted(BPMN.glob("*.dmn")), ids=lambda p: p.name)
+def test_no_decision_table_takes_a_protected_attribute_as_input(path):
+    """domain.md: nationality, race, religion or cultural background is never a rule input."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+    inputs = ET.parse(path).getroot().findall(".//dmn:input", ns)
+    assert inputs, f"{path.name}: no decision inputs found (namespace changed?)"
+    for element in inputs:
+        text = " ".join(
+            [element.get("label", "")] + [t.text or "" for t in element.findall(".//dmn:text", ns)]
+        ).lower()
+        assert not any(word in text for word in PROTECTED_ATTRIBUTES), f"{path.name}: {text}"
