@@ -10,6 +10,7 @@ from flask import Flask, request
 from flask_login import current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from .api import auth as api_auth
 from .api import cases as api_cases
@@ -48,6 +49,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
     settings = settings or Settings.from_env(**overrides)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.url_map.converters["int"] = DatabaseId  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -121,6 +123,14 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     register_cli(app)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in routes: ids fit the database's 32-bit integer columns; a larger number matches no route
+    (404), instead of reaching PostgreSQL, which refuses it with an error."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _error_handler(api_handler):

@@ -5,11 +5,20 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ..auth.permissions import View, case_view
 from ..cases import commands, queries
 from .context import actor, services
 from .schemas import CaseListSchema, CaseQuerySchema, CaseSchema, CaseStartSchema, MessageSchema, OutcomeSchema
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases: one per project")
+
+
+def shown(case, view: View) -> dict:
+    """The case as the caller may see it: why it stopped in error only for a full view (as on its page)."""
+    body = {name: getattr(case, name) for name in CaseSchema().fields}
+    if view < View.FULL:
+        body["error_message"] = None
+    return body
 
 
 @blp.route("")
@@ -23,7 +32,8 @@ class Cases(MethodView):
                 session, actor(), status=args.get("status"), program_id=args.get("program_id"),
                 search=args.get("q"), sort=args["sort"], page=args["page"], per_page=args["per_page"],
             )
-            return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
+            items = [shown(case, case_view(actor(), case)) for case in page.items]
+            return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
     @blp.arguments(CaseStartSchema)
     @blp.response(201, OutcomeSchema)
@@ -42,8 +52,8 @@ class CaseResource(MethodView):
     def get(self, case_id):
         """One case"""
         with services().db.reader() as session:
-            case, _view = queries.get_case(session, actor(), case_id)
-            return case
+            case, view = queries.get_case(session, actor(), case_id)
+            return shown(case, view)
 
 
 @blp.route("/<int:case_id>/messages")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from http import HTTPStatus
 
 import marshmallow as ma
 from flask import jsonify
@@ -60,6 +62,26 @@ def _flatten(messages, prefix="") -> list[dict]:
     return found
 
 
+# writes that can meet a task or case someone else changed first (Conflict in service/cases/commands.py) or a
+# stale profile version (service/disclosures)
+_CONFLICTS = re.compile(r"/tasks/\{task_id\}/(claim|release|assign|complete|draft)$|/cases/\{case_id\}/messages$"
+                        r"|/disclosures/me$")
+
+
+def errors_of(path: str, method: str) -> set[int]:
+    """The problems an API operation may answer, as the guard and the use cases raise them."""
+    if path.endswith("/auth/token"):
+        return {401, 422, 429}  # wrong password, malformed request, too many failed sign-ins
+    found = {401, 403}  # not signed in; the token lacks the read or write scope
+    if "{" in path or (path.endswith("/cases") and method == "post"):
+        found.add(404)  # outside the caller's scope looks the same as absent
+    if method != "get":
+        found.add(400)  # a bad CSRF token (session callers) or an invalid request (422: with the arguments)
+    if method != "get" and _CONFLICTS.search(path):
+        found.add(409)
+    return found
+
+
 class Api(SmorestApi):
     ERROR_SCHEMA = ProblemSchema
 
@@ -70,6 +92,21 @@ class Api(SmorestApi):
             super()._register_responses()
         finally:
             self.DEFAULT_RESPONSE_CONTENT_TYPE = saved
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        super().register_blueprint(blp, parameters=parameters, **options)
+        self._document_errors()
+
+    def _document_errors(self) -> None:
+        """Every operation lists the problems it may answer (application/problem+json, the Problem schema)."""
+        for path, item in self.spec._paths.items():
+            for method, operation in item.items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                responses = operation.setdefault("responses", {})
+                for status in sorted(errors_of(path, method)):
+                    responses.setdefault(str(status), self.spec.components.get_ref("response",
+                                                                                   HTTPStatus(status).name))
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}

@@ -93,9 +93,9 @@ def screening_view(session, case_id: int) -> dict:
 class Snapshots(MethodView):
     @blp.response(200, SnapshotSchema(many=True))
     def get(self):
-        """Every imported list snapshot, newest first"""
+        """Imported list snapshots, newest first (an institution's own lists only for its people)"""
         with services().db.reader() as session:
-            return procedure.snapshots_overview(session)
+            return procedure.snapshots_overview(session, actor())
 
 
 @blp.route("/cases/<int:case_id>")

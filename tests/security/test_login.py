@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 
@@ -60,6 +62,11 @@ def test_signing_in_rotates_the_session_and_sets_safe_cookies(app, world):
     assert response.status_code == 302
     cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # the session ends after 12 hours even when the browser stays open
+    expires = re.search(r"Expires=([^;]+)", cookie)
+    assert expires, cookie
+    lifetime = parsedate_to_datetime(expires.group(1)).timestamp() - time.time()
+    assert 11.9 * 3600 < lifetime <= 12 * 3600 + 5
     after = client.get_cookie("session")
     assert before is None or before.value != after.value
     # a password change signs out existing sessions
