@@ -71,3 +71,9 @@ worker: install
 
 clean:
 	rm -rf $(VENV) service/web/static/vendor service/web/assets/node_modules test-artifacts
+
+# performance benchmark (docs/performance.md): a schema of its own in TEJUN_BENCH_DATABASE_URL (default: the
+# local PostgreSQL `test` database), dropped at the end; BENCH_ARGS=--quick for a small run
+.PHONY: bench
+bench: install
+	$(BIN)/python bench/perf_bench.py $(BENCH_ARGS)

@@ -1,6 +1,6 @@
 """Who may see and do what, per organization. Every entry point (pages, API, CLI, worker) asks these.
 
-The rules, by role (docs/architecture.md has the full matrix):
+The rules, by role (docs/security.md has the full matrix, role × organization kind × resource):
 
 * FA staff see the cases of their funding agency's programs; `fa_manager` also designates and decides.
 * Lead-institution staff see their institution's cases in full.
@@ -143,15 +143,33 @@ def may_send(actor: Actor, case: Case, role: str) -> bool:
     return False
 
 
-def open_items_for(actor: Actor):
-    """Condition for queue tabs: routed to a role the actor holds in that organization, or to them."""
-    clauses = [WorkItem.assignee_id == actor.user_id] if actor.user_id is not None else []
+def queue_roles(actor: Actor) -> dict[int, set[str]]:
+    """Per organization, the task roles whose open items the actor may take (their own roles, and a security
+    officer also their researchers')."""
+    roles: dict[int, set[str]] = {}
     for grant in actor.grants:
         if grant.role in FA_ROLES | MINISTRY_ROLES | set(LEAD_STAFF):
-            clauses.append(and_(WorkItem.organization_id == grant.organization_id, WorkItem.role == grant.role))
+            roles.setdefault(grant.organization_id, set()).add(grant.role)
         if grant.role == "security_officer":
-            clauses.append(and_(WorkItem.organization_id == grant.organization_id, WorkItem.role == "researcher"))
+            roles.setdefault(grant.organization_id, set()).add("researcher")
+    return roles
+
+
+def routed_to_roles(actor: Actor):
+    """Condition: routed to a role the actor holds in that organization (one `role IN` per organization, which
+    PostgreSQL answers from the (organization, role, assignee) index)."""
+    clauses = [
+        and_(WorkItem.organization_id == org, WorkItem.role.in_(sorted(roles)))
+        for org, roles in sorted(queue_roles(actor).items())
+    ]
     return or_(*clauses) if clauses else false()
+
+
+def open_items_for(actor: Actor):
+    """Condition for queue tabs: routed to a role the actor holds in that organization, or to them."""
+    if actor.user_id is None:
+        return routed_to_roles(actor)
+    return or_(WorkItem.assignee_id == actor.user_id, routed_to_roles(actor))
 
 
 def may_see_part(actor: Actor, view: View, organization_ids: set[int] | frozenset[int]) -> bool:

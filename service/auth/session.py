@@ -36,12 +36,15 @@ login_manager.login_view = "web.login"
 login_manager.session_protection = "strong"
 
 
-def _load(user_id: int) -> User | None:
-    svc = current_app.extensions["tejun"]
+def _read_session():
     session = g.get("tejun_read_session")
     if session is None:
-        session = g.tejun_read_session = svc.db.sessions()
-    return session.scalars(
+        session = g.tejun_read_session = current_app.extensions["tejun"].db.sessions()
+    return session
+
+
+def _load(user_id: int) -> User | None:
+    return _read_session().scalars(
         select(User)
         .where(User.id == user_id, User.active.is_(True))
         .options(selectinload(User.memberships).joinedload(Membership.organization))
@@ -65,15 +68,15 @@ def load_from_bearer(req):
     header = req.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    svc = current_app.extensions["tejun"]
-    with svc.db.transaction() as session:
-        found = tokens.resolve(session, header[7:].strip())
-        if found is None:
-            return None
-        user, token = found
-        user_id, scopes = user.id, tuple(token.scopes or ())
-    user = _load(user_id)
-    return SignedIn(user, via="token", scopes=scopes) if user is not None else None
+    # one read query for token, user and memberships; a write only when last_used_at is due (tokens.touch)
+    found = tokens.lookup(_read_session(), header[7:].strip())
+    if found is None:
+        return None
+    user, token = found
+    if tokens.needs_touch(token):
+        with current_app.extensions["tejun"].db.transaction() as session:
+            tokens.touch(session, token.id)
+    return SignedIn(user, via="token", scopes=tuple(token.scopes or ()))
 
 
 def close_read_session(_exc=None) -> None:

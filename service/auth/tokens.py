@@ -6,12 +6,12 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
 
 from .. import clock
 from ..audit import chain
-from ..models import ApiToken, User
+from ..models import ApiToken, Membership, User
 
 SCOPES = ("read", "write")
 PREFIX = "tj_"
@@ -45,20 +45,44 @@ def issue(
     return plain, token
 
 
-def resolve(session: Session, plain: str) -> tuple[User, ApiToken] | None:
-    """The user and token for a presented bearer token, or None when unknown, expired, revoked or inactive."""
+# how stale `last_used_at` may get before a request writes it again (most requests only read)
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def lookup(session: Session, plain: str) -> tuple[User, ApiToken] | None:
+    """The user (with their memberships) and token for a presented bearer token, in one query; None when
+    unknown, expired, revoked or inactive. Writes nothing: see `touch`."""
     if not plain.startswith(PREFIX) or len(plain) > 200:
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(plain))).first()
+    token = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.token_hash == _digest(plain))
+        .options(joinedload(ApiToken.user).joinedload(User.memberships).joinedload(Membership.organization))
+    ).unique().first()
     now = clock.now()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
     user = token.user
     if not user.active:
         return None
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = now
     return user, token
+
+
+def needs_touch(token: ApiToken) -> bool:
+    return token.last_used_at is None or clock.now() - token.last_used_at > TOUCH_EVERY
+
+
+def touch(session: Session, token_id: int) -> None:
+    """Record that a token was used (at most every TOUCH_EVERY, so requests stay read-only in between)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=clock.now()))
+
+
+def resolve(session: Session, plain: str) -> tuple[User, ApiToken] | None:
+    """`lookup`, and mark the token used in the caller's transaction."""
+    found = lookup(session, plain)
+    if found is not None and needs_touch(found[1]):
+        found[1].last_used_at = clock.now()
+    return found
 
 
 def revoke(session: Session, token: ApiToken) -> None:

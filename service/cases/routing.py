@@ -126,8 +126,13 @@ def build_item(session: Session, case: Case, flow: CaseWorkflow, task: HumanTask
     )
 
 
-def refresh_work_items(session: Session, case: Case, flow: CaseWorkflow, now: datetime) -> list[WorkItem]:
-    """Make the case's work items match its ready human tasks; returns the items that are new."""
+def refresh_work_items(
+    session: Session, case: Case, flow: CaseWorkflow, now: datetime, before_hooks=None
+) -> list[WorkItem]:
+    """Make the case's work items match its ready human tasks; returns the items that are new.
+
+    `before_hooks(tasks)`, when given, sees the newly ready tasks just before tejun's hooks may change their
+    data (the only tasks they change)."""
     ready = {t.task_id: t for t in flow.ready_human_tasks()}
     existing = {
         item.task_id: item for item in session.scalars(select(WorkItem).where(WorkItem.case_id == case.id))
@@ -137,7 +142,10 @@ def refresh_work_items(session: Session, case: Case, flow: CaseWorkflow, now: da
         session.execute(delete(WorkItem).where(WorkItem.id.in_(gone)))
     created = [build_item(session, case, flow, task, now) for tid, task in ready.items() if tid not in existing]
     session.add_all(created)
-    on_tasks_ready(session, case, [ready[item.task_id] for item in created])  # screening, disclosure pre-fill
+    new_tasks = [ready[item.task_id] for item in created]
+    if before_hooks is not None:
+        before_hooks(new_tasks)
+    on_tasks_ready(session, case, new_tasks)  # screening, disclosure pre-fill
     return created
 
 
