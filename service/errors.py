@@ -1,15 +1,31 @@
-"""Errors a use case may raise; the web and API layers map each to one HTTP status and a clear message."""
+"""Errors a use case may raise; the web and API layers map each to one HTTP status and a clear message.
+
+A use case writes its message in English, marked with `N_` and with its variable parts in `params`:
+
+    raise Conflict(N_("the case is not waiting for '%(name)s' now"), params={"name": name})
+
+`detail` is then the English text (the API's problem+json, logs and audit events keep it), and pages show
+the same message in the reader's language (`service.web.errors.message_for`), the catalogs holding the
+template as msgid.
+"""
 
 from __future__ import annotations
+
+
+def N_(text: str) -> str:
+    """Marks a message for the catalogs (`make catalogs-update` extracts `N_`); translated where it is shown."""
+    return text
 
 
 class TejunError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str = "", **extra):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+    def __init__(self, detail: str = "", params: dict | None = None, **extra):
+        self.template = detail or self.title
+        self.params = dict(params or {})
+        self.detail = self.template % self.params if self.params else self.template
+        super().__init__(self.detail)
         self.extra = extra
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .errors import Conflict
+from .errors import N_, Conflict
 from .services import Services
 
 _LOST_RACE = ("database is locked", "could not serialize", "deadlock detected", "lock not available")
@@ -21,13 +21,13 @@ def unit_of_work(svc: Services) -> Iterator[Session]:
         with svc.db.transaction() as session:
             yield session
     except StaleDataError:
-        raise Conflict("someone else changed this case first; reload it and try again") from None
+        raise Conflict(N_("someone else changed this case first; reload it and try again")) from None
     except IntegrityError as exc:
         text = str(exc.orig)
         if "events" in text or "work_items" in text or "event_streams" in text or "UNIQUE" in text.upper():
-            raise Conflict("someone else changed this case first; reload it and try again") from None
+            raise Conflict(N_("someone else changed this case first; reload it and try again")) from None
         raise
     except OperationalError as exc:
         if any(marker in str(exc.orig).lower() for marker in _LOST_RACE):
-            raise Conflict("the case is busy with another change; try again") from None
+            raise Conflict(N_("the case is busy with another change; try again")) from None
         raise

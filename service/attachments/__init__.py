@@ -28,7 +28,7 @@ from ..auth.actor import Actor
 from ..auth.permissions import View, case_view, may_download_attachment, may_work
 from ..cases.queries import visible_work_item
 from ..designer.store import model_hash
-from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, TejunError
+from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError
 from ..models import Attachment, Case
 from ..services import Services
 from ..unit_of_work import unit_of_work
@@ -96,7 +96,7 @@ def clean_filename(name: str) -> str:
 def _read_limited(stream: BinaryIO, limit: int) -> bytes:
     content = stream.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(f"the file is larger than {limit // (1024 * 1024)} MB", max_bytes=limit)
+        raise TooLarge(N_("the file is larger than %(mb)d MB"), params={"mb": limit // (1024 * 1024)}, max_bytes=limit)
     return content
 
 
@@ -108,11 +108,12 @@ def store_upload(svc: Services, actor: Actor, task_id: str, filename: str, strea
     """Keep a file someone uploads while working a task; returns what the form stores about it."""
     content = _read_limited(stream, svc.settings.max_upload_bytes)
     if not content:
-        raise InvalidRequest("the file is empty")
+        raise InvalidRequest(N_("the file is empty"))
     name = clean_filename(filename)
     content_type = detect_type(content, name)
     if content_type not in ALLOWED_TYPES:
-        raise TypeNotAllowed(f"files of type {content_type} cannot be uploaded", content_type=content_type)
+        raise TypeNotAllowed(N_("files of type %(type)s cannot be uploaded"), params={"type": content_type},
+                             content_type=content_type)
     digest = hashlib.sha256(content).hexdigest()
     storage_name = secrets.token_hex(20)
     path = storage_path(svc, storage_name)
@@ -124,9 +125,9 @@ def store_upload(svc: Services, actor: Actor, task_id: str, filename: str, strea
         with unit_of_work(svc) as session:
             item, case = visible_work_item(session, actor, task_id)
             if not may_work(actor, item):
-                raise Forbidden("this task is for another role or person")
+                raise Forbidden(N_("this task is for another role or person"))
             if item.assignee_id not in (None, actor.user_id):
-                raise Conflict("this task is assigned to someone else")
+                raise Conflict(N_("this task is assigned to someone else"))
             attachment = Attachment(
                 public_id=secrets.token_hex(16), case_id=case.id, task_id=item.task_id, element_id=item.element_id,
                 organization_id=item.organization_id, original_filename=name, content_type=content_type,
@@ -152,14 +153,14 @@ def for_download(session: Session, svc: Services, actor: Actor, public_id: str) 
     """The attachment and where its bytes are, when the actor may have them (else NotFound)."""
     attachment = session.scalars(select(Attachment).where(Attachment.public_id == str(public_id))).first()
     if attachment is None:
-        raise NotFound("no such file")
+        raise NotFound(N_("no such file"))
     case = session.get(Case, attachment.case_id)
     view = case_view(actor, case) if case is not None else View.NONE
     if not may_download_attachment(actor, view, attachment.organization_id, attachment.uploaded_by_id):
-        raise NotFound("no such file")
+        raise NotFound(N_("no such file"))
     path = storage_path(svc, attachment.storage_name)
     if not path.is_file():
-        raise NotFound("the file is no longer stored")
+        raise NotFound(N_("the file is no longer stored"))
     return attachment, path
 
 

@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 
 from .. import clock
 from ..audit import chain
-from ..errors import Conflict, TooManyAttempts, Unauthorized
+from ..errors import N_, Conflict, TooManyAttempts, Unauthorized
 from ..models import User
 from ..services import Services
 from ..unit_of_work import unit_of_work
 from . import throttle
 from .passwords import hash_password, needs_rehash, verify_password
 
-WRONG = "wrong username or password"
+WRONG = N_("wrong username or password")
 
 
 def authenticate(svc: Services, username: str, password: str, remote_addr: str | None = None) -> int:
@@ -40,10 +40,11 @@ def _authenticate(svc: Services, username: str, password: str, remote_addr: str 
         wait = throttle.blocked_for(session, remote_addr, settings.login_ip_max_failures,
                                     settings.login_ip_window_seconds)
         if wait:
-            raise TooManyAttempts(f"too many failed sign-ins from your network: try again in {wait // 60 + 1} min")
+            raise TooManyAttempts(N_("too many failed sign-ins from your network: try again in %(minutes)s min"),
+                                  params={"minutes": wait // 60 + 1})
         user = session.scalars(select(User).where(func.lower(User.username) == username.lower())).first()
         if user is not None and user.locked_until is not None and user.locked_until > now:
-            outcome = TooManyAttempts("too many failed sign-ins: this account is locked for a while")
+            outcome = TooManyAttempts(N_("too many failed sign-ins: this account is locked for a while"))
         elif not verify_password(user.password_hash if user else None, password or "") or not user.active:
             outcome = Unauthorized(WRONG)
             throttle.record_failure(session, remote_addr, settings.login_ip_window_seconds)

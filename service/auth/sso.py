@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..audit import chain
-from ..errors import Forbidden
+from ..errors import N_, Forbidden
 from ..models import Membership, Organization, User, UserIdentity
 from ..services import Services
 from ..unit_of_work import unit_of_work
@@ -47,17 +47,17 @@ def sign_in_from_claims(svc: Services, issuer: str, claims: dict, remote_addr: s
     oidc = svc.settings.oidc
     subject = str(claims.get("sub") or "")
     if not subject:
-        raise Forbidden("the identity provider did not say who you are (no 'sub' claim)")
+        raise Forbidden(N_("the identity provider did not say who you are (no 'sub' claim)"))
     org_code = claims.get(oidc.get("org_claim") or DEFAULT_ORG_CLAIM)
     wanted = _roles(claims.get(oidc.get("roles_claim") or DEFAULT_ROLES_CLAIM))
     now = clock.now()
     with unit_of_work(svc) as session:
         org = session.scalars(select(Organization).where(Organization.code == str(org_code or ""))).first()
         if org is None or not org.active:
-            raise Forbidden("your organization is not registered in tejun; ask your administrator")
+            raise Forbidden(N_("your organization is not registered in tejun; ask your administrator"))
         wanted &= ORG_KIND_ROLES[org.kind]
         if not wanted:
-            raise Forbidden("your account holds no tejun role in your organization; ask your administrator")
+            raise Forbidden(N_("your account holds no tejun role in your organization; ask your administrator"))
         identity = session.scalars(
             select(UserIdentity).where(UserIdentity.issuer == issuer, UserIdentity.subject == subject)
         ).first()
@@ -72,7 +72,7 @@ def sign_in_from_claims(svc: Services, issuer: str, claims: dict, remote_addr: s
         else:
             user = session.get(User, identity.user_id)
         if not user.active:
-            raise Forbidden("this account is disabled")
+            raise Forbidden(N_("this account is disabled"))
         user.display_name = str(claims.get("name") or user.display_name or user.username)[:255]
         user.email = str(claims.get("email") or user.email or "")[:255]
         held = session.scalars(

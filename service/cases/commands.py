@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .. import clock
 from ..audit import chain
@@ -21,8 +21,8 @@ from ..auth.permissions import View, case_view, may_assign, may_send, may_start_
 from ..auth.roles import parse_lane
 from ..designer.store import DEFAULT_SET, latest_published, model_hash, specs_for
 from ..engine.runtime import CaseWorkflow, EngineError, NoCatcher, TaskNotReady
-from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
-from ..models import Call, Case, CaseParty, CaseState, Membership, Organization, User, WorkItem
+from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
+from ..models import Call, Case, CaseParty, CaseState, Event, Membership, Organization, User, WorkItem
 from ..notifications import notify_assigned
 from ..services import Services
 from ..task_hooks import before_task_completed
@@ -49,6 +49,8 @@ class Outcome:
 def _restore(session: Session, svc: Services, case: Case) -> CaseWorkflow:
     spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
     state = session.get(CaseState, case.id)
+    # the session's identity map holds rows weakly: keep this one for _save_state, or it reloads the blob
+    session.info.setdefault("tejun_states", {})[case.id] = state
     return CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=svc.settings.script_time_limit)
 
 
@@ -81,8 +83,8 @@ def _run(session: Session, case: Case, flow: CaseWorkflow, actor: Actor, step, a
         with clock.held_at(now):
             step(flow)
             refresh_case(case, flow, now)
-            before = _ready_data(flow)
-            created = refresh_work_items(session, case, flow, now)
+            before: dict[str, dict[str, str]] = {}
+            created = refresh_work_items(session, case, flow, now, lambda tasks: before.update(_ready_data(tasks)))
             _record_data_set(session, case, flow, before)  # what hooks put into ready tasks (pre-fills)
             _tell_assignees(session, created)
             designation.apply_when_completed(session, case, flow, actor)  # a designated programme takes effect
@@ -100,17 +102,26 @@ def _run(session: Session, case: Case, flow: CaseWorkflow, actor: Actor, step, a
     _save_state(session, case, flow, now)
 
 
-def _ready_data(flow: CaseWorkflow) -> dict[str, dict[str, str]]:
-    """Each ready task's data, key by key as canonical JSON (to see what routing's hooks change)."""
-    return {t.task_id: {k: canonical_json(v) for k, v in t.data.items()} for t in flow.ready_human_tasks()}
+def _ready_data(tasks) -> dict[str, dict[str, str]]:
+    """Each task's data, key by key as canonical JSON (to see what routing's hooks change).
+
+    Only the newly ready tasks (routing's hooks change no others): snapshotting every ready task's whole data
+    on every change cost more than the rest of routing."""
+    return {t.task_id: {k: canonical_json(v) for k, v in t.data.items()} for t in tasks}
 
 
 def _record_data_set(session: Session, case: Case, flow: CaseWorkflow, before: dict[str, dict[str, str]]) -> None:
     """Data tejun itself put into ready tasks while routing them (a disclosure pre-filled from the member's
-    profile, screening results) is part of what the case decided on: recorded, so replays put it there too."""
+    profile, screening results) is part of what the case decided on: recorded, so replays put it there too.
+
+    `before`: the newly ready tasks' data before the hooks ran; the other ready tasks were not given to them."""
+    if not before:
+        return
     ready = flow.ready_human_tasks()
     for task in ready:
-        old = before.get(task.task_id, {})
+        if task.task_id not in before:
+            continue
+        old = before[task.task_id]
         changed = {k: v for k, v in task.data.items() if old.get(k) != canonical_json(v)}
         removed = sorted(k for k in old if k not in task.data)
         if not changed and not removed:
@@ -131,7 +142,7 @@ def _tell_assignees(session: Session, items: list[WorkItem]) -> None:
 
 def _save_state(session: Session, case: Case, flow: CaseWorkflow, now) -> None:
     blob = flow.dump()
-    state = session.get(CaseState, case.id)
+    state = session.info.get("tejun_states", {}).get(case.id) or session.get(CaseState, case.id)
     if state is None:
         session.add(CaseState(case_id=case.id, state=blob, updated_at=now))
     else:
@@ -147,26 +158,43 @@ def _open_tasks_for(session: Session, actor: Actor, case_id: int) -> list[str]:
 def _visible_case(session: Session, actor: Actor, case_id: int, at_least: View = View.PART) -> Case:
     case = session.get(Case, case_id)
     if case is None or case_view(actor, case) < at_least:
-        raise NotFound("no such case")
+        raise NotFound(N_("no such case"))
     return case
 
 
 def _work_item(session: Session, actor: Actor, task_id: str, *, lock: bool = False) -> tuple[WorkItem, Case]:
-    query = select(WorkItem).where(WorkItem.task_id == str(task_id))
-    item = session.scalars(query).first()
+    # the item, its case and the case's parties in one round trip
+    query = (
+        select(WorkItem, Case)
+        .join(Case, Case.id == WorkItem.case_id)
+        .where(WorkItem.task_id == str(task_id))
+        .options(joinedload(Case.parties))
+    )
+    item, case = session.execute(query).unique().first() or (None, None)
     if item is None:
-        raise NotFound("no such open task (it may have been completed already)")
-    case = session.get(Case, item.case_id)
+        _gone(session, actor, str(task_id))
     if not may_work(actor, item) and not may_assign(actor, item) and case_view(actor, case) < View.FULL:
-        raise NotFound("no such open task (it may have been completed already)")
+        raise NotFound(N_("no such open task (it may have been completed already)"))
     return item, case
+
+
+def _gone(session: Session, actor: Actor, task_id: str) -> None:
+    """No open work item: a task someone finished meanwhile is a conflict (the user lost a race), one the actor
+    could never see is not found."""
+    case_id = session.scalar(
+        select(Event.case_id).where(Event.task_id == task_id, Event.action == "task_completed").limit(1)
+    )
+    case = session.get(Case, case_id) if case_id is not None else None
+    if case is not None and case_view(actor, case) >= View.PART:
+        raise Conflict(N_("this task was already completed"))
+    raise NotFound(N_("no such open task (it may have been completed already)"))
 
 
 def _check_version(case: Case, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != case.version:
         raise Conflict(
-            f"the case changed since you loaded it (version {expected_version}, now {case.version}); reload it",
-            current_version=case.version,
+            N_("the case changed since you loaded it (version %(seen)s, now %(now)s); reload it"),
+            params={"seen": expected_version, "now": case.version}, current_version=case.version,
         )
 
 
@@ -187,20 +215,20 @@ def start_case(
 ) -> Outcome:
     """The lead institution opens a case for one project under a call, on the newest published model."""
     if variant not in ("domestic", "foreign_joint"):
-        raise InvalidRequest("variant must be 'domestic' or 'foreign_joint'")
+        raise InvalidRequest(N_("variant must be 'domestic' or 'foreign_joint'"))
     title = (title or "").strip()
     if not title:
-        raise InvalidRequest("a case needs a title")
+        raise InvalidRequest(N_("a case needs a title"))
     with unit_of_work(svc) as session:
         call = session.get(Call, call_id)
         lead = session.get(Organization, lead_institution_id)
         if lead is None or lead.kind != "institution" or not may_start_application(actor, lead.id):
-            raise NotFound("no such institution among yours")
+            raise NotFound(N_("no such institution among yours"))
         if call is None or call.status != "open":
-            raise NotFound("no such open call")
+            raise NotFound(N_("no such open call"))
         version = latest_published(session, model_set)
         if version is None:
-            raise InvalidRequest("no published model version: run `flask --app wsgi models sync`")
+            raise InvalidRequest(N_("no published model version: run `flask --app wsgi models sync`"))
         now = clock.now()
         program = call.program
         case = Case(
@@ -223,7 +251,8 @@ def start_case(
         for partner_id in dict.fromkeys(partner_ids):
             partner = session.get(Organization, partner_id)
             if partner is None or partner.kind != "institution" or partner.id == lead.id:
-                raise InvalidRequest(f"partner {partner_id} is not another institution")
+                raise InvalidRequest(N_("partner %(partner)s is not another institution"),
+                                     params={"partner": partner_id})
             case.parties.append(CaseParty(organization_id=partner.id, role="partner"))
         session.add(case)
         session.flush()
@@ -269,10 +298,11 @@ def complete_task(
     with unit_of_work(svc) as session:
         item, case = _work_item(session, actor, task_id)
         if not may_work(actor, item):
-            raise Forbidden("this task is for another role or person")
+            raise Forbidden(N_("this task is for another role or person"))
         if item.assignee_id not in (None, actor.user_id):
             holder = session.get(User, item.assignee_id)
-            raise Conflict(f"this task is assigned to {holder.display_name or holder.username}")
+            raise Conflict(N_("this task is assigned to %(name)s"),
+                           params={"name": holder.display_name or holder.username})
         _check_version(case, expected_version)
         clean = validate_submission(session, case, item, data, actor.locale)
         flow = _restore(session, svc, case)
@@ -284,7 +314,7 @@ def complete_task(
             try:
                 f.complete(item.task_id, clean)
             except TaskNotReady:
-                raise Conflict("this task was already completed") from None
+                raise Conflict(N_("this task was already completed")) from None
 
         _run(session, case, flow, actor, step)
         session.flush()
@@ -308,7 +338,7 @@ def claim_task(svc: Services, actor: Actor, task_id: str) -> Outcome:
     with unit_of_work(svc) as session:
         item, case = _work_item(session, actor, task_id)
         if not may_work(actor, item):
-            raise Forbidden("this task is for another role")
+            raise Forbidden(N_("this task is for another role"))
         if item.assignee_id == actor.user_id:
             return Outcome(case.id, case.version, case.status, [item.task_id])
         now = clock.now()
@@ -318,7 +348,7 @@ def claim_task(svc: Services, actor: Actor, task_id: str) -> Outcome:
             .values(assignee_id=actor.user_id, claimed_at=now)
         ).rowcount
         if taken != 1:
-            raise Conflict("someone else claimed this task first")
+            raise Conflict(N_("someone else claimed this task first"))
         _record(session, case, actor, "task_claimed", task_id=item.task_id, element_id=item.element_id)
         return Outcome(case.id, case.version, case.status, [item.task_id])
 
@@ -327,14 +357,14 @@ def release_task(svc: Services, actor: Actor, task_id: str) -> Outcome:
     with unit_of_work(svc) as session:
         item, case = _work_item(session, actor, task_id)
         if item.assignee_id != actor.user_id and not may_assign(actor, item):
-            raise Forbidden("only the person working on a task, or a manager, can release it")
+            raise Forbidden(N_("only the person working on a task, or a manager, can release it"))
         released = session.execute(
             update(WorkItem)
             .where(WorkItem.id == item.id, WorkItem.assignee_id == item.assignee_id)
             .values(assignee_id=None, claimed_at=None)
         ).rowcount
         if released != 1:
-            raise Conflict("the task changed hands meanwhile; reload it")
+            raise Conflict(N_("the task changed hands meanwhile; reload it"))
         _record(session, case, actor, "task_released", task_id=item.task_id, element_id=item.element_id,
                 data={"from_user_id": item.assignee_id})
         return Outcome(case.id, case.version, case.status, [])
@@ -345,7 +375,7 @@ def assign_task(svc: Services, actor: Actor, task_id: str, assignee_id: int) -> 
     with unit_of_work(svc) as session:
         item, case = _work_item(session, actor, task_id)
         if not may_assign(actor, item):
-            raise Forbidden("you may not reassign this task")
+            raise Forbidden(N_("you may not reassign this task"))
         holds_role = session.scalar(
             select(Membership.id).where(
                 Membership.user_id == assignee_id,
@@ -355,7 +385,7 @@ def assign_task(svc: Services, actor: Actor, task_id: str, assignee_id: int) -> 
         )
         user = session.get(User, assignee_id)
         if user is None or not user.active or holds_role is None:
-            raise InvalidRequest("that person does not hold this task's role in its organization")
+            raise InvalidRequest(N_("that person does not hold this task's role in its organization"))
         previous = item.assignee_id
         unchanged = WorkItem.assignee_id == previous if previous else WorkItem.assignee_id.is_(None)
         moved = session.execute(
@@ -364,7 +394,7 @@ def assign_task(svc: Services, actor: Actor, task_id: str, assignee_id: int) -> 
             .values(assignee_id=user.id, claimed_at=clock.now())
         ).rowcount
         if moved != 1:
-            raise Conflict("the task changed hands meanwhile; reload it")
+            raise Conflict(N_("the task changed hands meanwhile; reload it"))
         _record(session, case, actor, "task_assigned", task_id=item.task_id, element_id=item.element_id,
                 data={"from_user_id": previous, "to_user_id": user.id, "to_username": user.username})
         if user.id != actor.user_id:
@@ -375,13 +405,13 @@ def assign_task(svc: Services, actor: Actor, task_id: str, assignee_id: int) -> 
 def save_draft(svc: Services, actor: Actor, task_id: str, data: dict) -> None:
     """Keep unsubmitted form data; it is neither validated nor shown to the engine."""
     if not isinstance(data, dict):
-        raise InvalidRequest("draft data must be a JSON object")
+        raise InvalidRequest(N_("draft data must be a JSON object"))
     with unit_of_work(svc) as session:
         item, _case = _work_item(session, actor, task_id)
         if not may_work(actor, item):
-            raise Forbidden("this task is for another role or person")
+            raise Forbidden(N_("this task is for another role or person"))
         if item.assignee_id not in (None, actor.user_id):
-            raise Conflict("this task is assigned to someone else")
+            raise Conflict(N_("this task is assigned to someone else"))
         item.draft = data
         item.draft_saved_at = clock.now()
         item.draft_by_id = actor.user_id
@@ -392,17 +422,19 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
     """Deliver a message the case is waiting for (withdraw, member added, ...), if the actor may send it."""
     with unit_of_work(svc) as session:
         case = _visible_case(session, actor, case_id)
+        if case.status == "completed":
+            raise Conflict(N_("the case has ended"))
         if case.status != "running":
-            raise Conflict(f"the case is {case.status}")
+            raise Conflict(N_("the case stopped with an error; an administrator has to restart it first"))
         flow = _restore(session, svc, case)
         waiting = [m for m in flow.waiting_messages() if m.name == name]
         if not waiting:
-            raise Conflict(f"the case is not waiting for '{name}' now")
+            raise Conflict(N_("the case is not waiting for '%(name)s' now"), params={"name": name})
         lanes = {m.lane for m in waiting}
         if not actor.is_system and not any(
             lane and may_send(actor, case, parse_lane(lane)[0]) for lane in lanes
         ):
-            raise Forbidden(f"you may not send '{name}' to this case")
+            raise Forbidden(N_("you may not send '%(name)s' to this case"), params={"name": name})
         clean = dict(payload or {})
         _record(session, case, actor, "message_delivered", data={"message": name, "payload": clean})
 
@@ -410,7 +442,7 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
             try:
                 f.deliver_message(name, clean)
             except NoCatcher:
-                raise Conflict(f"the case is not waiting for '{name}' now") from None
+                raise Conflict(N_("the case is not waiting for '%(name)s' now"), params={"name": name}) from None
 
         _run(session, case, flow, actor, step)
         session.flush()
@@ -438,9 +470,9 @@ def retry_case(svc: Services, actor: Actor, case_id: int) -> Outcome:
     with unit_of_work(svc) as session:
         case = _visible_case(session, actor, case_id, View.FULL)
         if not (actor.has("system_admin") or actor.is_system):
-            raise Forbidden("only a system administrator can restart a case in error")
+            raise Forbidden(N_("only a system administrator can restart a case in error"))
         if case.status != "error":
-            raise Conflict("the case is not in error")
+            raise Conflict(N_("the case is not in error"))
         flow = _restore(session, svc, case)
         _record(session, case, actor, "case_retried")
         _run(session, case, flow, actor, lambda f: f.advance())

@@ -27,7 +27,7 @@ from ..auth.actor import Actor
 from ..auth.permissions import may_start_designation
 from ..designer.store import DEFAULT_SET, latest_published, specs_for
 from ..engine.runtime import CaseWorkflow, EngineError
-from ..errors import InvalidRequest, NotFound
+from ..errors import N_, InvalidRequest, NotFound
 from ..models import Call, Case, Organization, Program, TechnologyArea, TechnologyAreaList
 from ..services import Services
 from ..unit_of_work import unit_of_work
@@ -49,11 +49,11 @@ def start_designation(
     """FA staff open a designation case on the newest published model; the first task is the draft."""
     title = (title or "").strip()
     if not title:
-        raise InvalidRequest("a case needs a title")
+        raise InvalidRequest(N_("a case needs a title"))
     with unit_of_work(svc) as session:
         agency = session.get(Organization, funding_agency_id)
         if agency is None or agency.kind != "funding_agency" or not may_start_designation(actor, agency.id):
-            raise NotFound("no such funding agency among yours")
+            raise NotFound(N_("no such funding agency among yours"))
         version = latest_published(session, model_set)
         if version is None:
             raise InvalidRequest("no published model version: run `flask --app wsgi models sync`")

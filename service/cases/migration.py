@@ -17,7 +17,7 @@ from ..auth.actor import SYSTEM, Actor
 from ..designer.store import specs_for
 from ..designer.versions import may_design
 from ..engine import migration as engine_migration
-from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
+from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
 from ..models import Case, MigrationJob, ModelVersion, WorkItem
 from ..services import Services
 from ..unit_of_work import unit_of_work
@@ -30,9 +30,9 @@ MAX_CASES_PER_JOB = 10_000
 def _target(session: Session, case: Case, version_id: int) -> ModelVersion:
     target = session.get(ModelVersion, version_id)
     if target is None:
-        raise NotFound("no such model version")
+        raise NotFound(N_("no such model version"))
     if target.set_name != case.model_version.set_name:
-        raise InvalidRequest("a case can only move to another version of its own model set")
+        raise InvalidRequest(N_("a case can only move to another version of its own model set"))
     return target
 
 
@@ -59,13 +59,13 @@ def preview_case(svc: Services, session: Session, case: Case, version_id: int) -
 
 def preview(svc: Services, actor: Actor, case_ids: list[int], version_id: int) -> list[dict]:
     if not may_design(actor):
-        raise Forbidden("only process designers may migrate cases")
+        raise Forbidden(N_("only process designers may migrate cases"))
     with svc.db.reader() as session:
         found = []
         for case_id in case_ids:
             case = session.get(Case, case_id)
             if case is None:
-                raise NotFound(f"no case {case_id}")
+                raise NotFound(N_("no case %(case)s"), params={"case": case_id})
             found.append(preview_case(svc, session, case, version_id))
         return found
 
@@ -73,20 +73,21 @@ def preview(svc: Services, actor: Actor, case_ids: list[int], version_id: int) -
 def migrate_case(svc: Services, actor: Actor, case_id: int, version_id: int) -> dict:
     """Move one case; Conflict (with the reasons) when it cannot move. One transaction, one event."""
     if not (actor.is_system or may_design(actor)):
-        raise Forbidden("only process designers may migrate cases")
+        raise Forbidden(N_("only process designers may migrate cases"))
     with unit_of_work(svc) as session:
         case = session.get(Case, case_id)
         if case is None:
-            raise NotFound("no such case")
+            raise NotFound(N_("no such case"))
         target = _target(session, case, version_id)
         if case.status == "completed":
-            raise Conflict("the case is completed")
+            raise Conflict(N_("the case has ended"))
         if case.model_version_id == target.id:
-            raise Conflict("the case already runs on this version")
+            raise Conflict(N_("the case already runs on this version"))
         try:
             new_spec, new_subs = specs_for(session, target.id, case.process_id)
         except LookupError:
-            raise Conflict(f"the new version has no process '{case.process_id}'") from None
+            raise Conflict(N_("the new version has no process '%(process)s'"),
+                           params={"process": case.process_id}) from None
         flow = _restore(session, svc, case)
         plan, diffs = engine_migration.plan(flow, new_spec, new_subs)
         if not plan.can_migrate:
@@ -113,12 +114,12 @@ def migrate_case(svc: Services, actor: Actor, case_id: int, version_id: int) -> 
 def request_bulk(svc: Services, actor: Actor, case_ids: list[int], version_id: int) -> int:
     """Queue a bulk migration (the worker does it); the preview's prediction is recorded with the job."""
     if not may_design(actor):
-        raise Forbidden("only process designers may migrate cases")
+        raise Forbidden(N_("only process designers may migrate cases"))
     case_ids = list(dict.fromkeys(int(i) for i in case_ids))
     if not case_ids:
-        raise InvalidRequest("choose at least one case")
+        raise InvalidRequest(N_("choose at least one case"))
     if len(case_ids) > MAX_CASES_PER_JOB:
-        raise InvalidRequest(f"at most {MAX_CASES_PER_JOB} cases per migration")
+        raise InvalidRequest(N_("at most %(count)s cases per migration"), params={"count": MAX_CASES_PER_JOB})
     predicted = {str(p["case_id"]): p["can_migrate"] for p in preview(svc, actor, case_ids, version_id)}
     with unit_of_work(svc) as session:
         job = MigrationJob(target_version_id=version_id, status="queued", case_ids=case_ids, predicted=predicted,
@@ -177,7 +178,7 @@ def _migrate_for_job(svc: Services, case_id: int, version_id: int) -> dict:
 def job_progress(session: Session, job_id: int) -> dict:
     job = session.get(MigrationJob, job_id)
     if job is None:
-        raise NotFound("no such migration")
+        raise NotFound(N_("no such migration"))
     counts: dict[str, int] = {}
     for outcome in (job.results or {}).values():
         counts[outcome["result"]] = counts.get(outcome["result"], 0) + 1

@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..auth.actor import Actor
-from ..auth.permissions import View, case_view, may_assign, may_work, visible_cases_clause
+from ..auth.permissions import View, case_view, may_assign, may_send, may_work, visible_cases_clause
+from ..auth.roles import LaneError, parse_lane
 from ..designer.store import form_json, specs_for
 from ..engine.runtime import CaseWorkflow, TaskNotReady
-from ..errors import NotFound
+from ..errors import N_, NotFound
 from ..forms.schema import localize, localize_ui
 from ..models import Case, CaseState, WorkItem
 from .forms import expanded_schema
@@ -58,8 +59,30 @@ def get_case(session: Session, actor: Actor, case_id: int, at_least: View = View
     case = session.get(Case, case_id)
     view = case_view(actor, case) if case is not None else View.NONE
     if view < at_least:
-        raise NotFound("no such case")
+        raise NotFound(N_("no such case"))
     return case, view
+
+
+# case events people send from the case page; the others (`screening_hit`, `disclosure_changed`) come from
+# tejun itself (service/followups)
+PAGE_MESSAGES = ("withdraw", "member_added", "partner_added")
+
+
+def case_actions(actor: Actor, case: Case, flow: CaseWorkflow) -> list[str]:
+    """The messages of PAGE_MESSAGES the case waits for now and the actor may send (as `send_message` checks)."""
+    if case.status != "running" or case_view(actor, case) < View.PART:
+        return []
+    offered = set()
+    for message in flow.waiting_messages():
+        if message.name not in PAGE_MESSAGES or not message.lane:
+            continue
+        try:
+            role = parse_lane(message.lane)[0]
+        except LaneError:
+            continue
+        if may_send(actor, case, role):
+            offered.add(message.name)
+    return [name for name in PAGE_MESSAGES if name in offered]
 
 
 def restore(session: Session, case: Case, time_limit: float = 1.0) -> CaseWorkflow:
@@ -71,10 +94,10 @@ def restore(session: Session, case: Case, time_limit: float = 1.0) -> CaseWorkfl
 def visible_work_item(session: Session, actor: Actor, task_id: str) -> tuple[WorkItem, Case]:
     item = session.scalars(select(WorkItem).where(WorkItem.task_id == str(task_id))).first()
     if item is None:
-        raise NotFound("no such open task (it may have been completed already)")
+        raise NotFound(N_("no such open task (it may have been completed already)"))
     case = session.get(Case, item.case_id)
     if not (may_work(actor, item) or may_assign(actor, item) or case_view(actor, case) >= View.FULL):
-        raise NotFound("no such open task (it may have been completed already)")
+        raise NotFound(N_("no such open task (it may have been completed already)"))
     return item, case
 
 
@@ -93,7 +116,7 @@ def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") ->
         try:
             task = flow.human_task(item.task_id)
         except TaskNotReady:
-            raise NotFound("no such open task (it may have been completed already)") from None
+            raise NotFound(N_("no such open task (it may have been completed already)")) from None
         ui_name = task.properties.get("formUiSchemaFilename")
         ui_schema = form_json(session, case.model_version_id, ui_name) if ui_name else None
         fields = set((schema or {}).get("properties") or {})

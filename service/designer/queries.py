@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import NotFound
+from ..errors import N_, NotFound
 from ..models import Case, ModelFile, ModelVersion, User
 from .store import latest_published, version_files
 
@@ -113,14 +113,14 @@ def versions_of(session: Session, set_name: str) -> list[VersionRow]:
         select(ModelVersion).where(ModelVersion.set_name == set_name).order_by(ModelVersion.id.desc())
     ))
     if not versions:
-        raise NotFound("no such model set")
+        raise NotFound(N_("no such model set"))
     return _rows(session, versions)
 
 
 def version(session: Session, version_id: int) -> VersionRow:
     found = session.get(ModelVersion, version_id)
     if found is None:
-        raise NotFound("no such model version")
+        raise NotFound(N_("no such model version"))
     return _rows(session, [found])[0]
 
 
@@ -135,7 +135,7 @@ def files_of(session: Session, version_id: int) -> list[FileRow]:
 def file_content(session: Session, version_id: int, path: str) -> bytes:
     content = version_files(session, version_id).get(path)
     if content is None:
-        raise NotFound("no such file in this version")
+        raise NotFound(N_("no such file in this version"))
     return content
 
 

@@ -12,7 +12,7 @@ from .. import clock
 from ..audit import chain
 from ..auth.actor import Actor
 from ..engine.migration import spec_changes
-from ..errors import Conflict, Forbidden, NotFound
+from ..errors import N_, Conflict, Forbidden, NotFound
 from ..models import Case, ModelVersion
 from ..services import Services
 from ..unit_of_work import unit_of_work
@@ -27,7 +27,7 @@ def may_design(actor: Actor) -> bool:
 
 def _require_designer(actor: Actor) -> None:
     if not may_design(actor):
-        raise Forbidden("only process designers may change models")
+        raise Forbidden(N_("only process designers may change models"))
 
 
 def _record(session: Session, actor: Actor, action: str, data: dict) -> None:
@@ -54,9 +54,9 @@ def publish(svc: Services, actor: Actor, version_id: int) -> None:
     with unit_of_work(svc) as session:
         version = session.get(ModelVersion, version_id)
         if version is None:
-            raise NotFound("no such model version")
+            raise NotFound(N_("no such model version"))
         if version.status == "published":
-            raise Conflict("this version is already published")
+            raise Conflict(N_("this version is already published"))
         version.status = "published"
         version.published_at = clock.now()
         _record(session, actor, "model_version_published", {"version_id": version.id, "hash": version.content_hash})
@@ -68,7 +68,7 @@ def retire(svc: Services, actor: Actor, version_id: int) -> None:
     with unit_of_work(svc) as session:
         version = session.get(ModelVersion, version_id)
         if version is None:
-            raise NotFound("no such model version")
+            raise NotFound(N_("no such model version"))
         version.status = "retired"
         _record(session, actor, "model_version_retired", {"version_id": version.id})
 

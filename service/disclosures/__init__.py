@@ -26,7 +26,7 @@ from ..audit import chain
 from ..auth.actor import SYSTEM, Actor
 from ..designer.store import form_json, latest_published, model_hash
 from ..engine.runtime import TaskNotReady
-from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
+from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..forms.schema import validate
 from ..models import Case, DisclosureCertification, DisclosureProfile, Membership, User, WorkItem
 from ..notifications import notify
@@ -97,7 +97,7 @@ class ProfileView:
 def get_profile(session: Session, actor: Actor, user_id: int) -> ProfileView:
     user = session.get(User, user_id)
     if user is None or not may_view(session, actor, user_id):
-        raise NotFound("no such disclosure profile")
+        raise NotFound(N_("no such disclosure profile"))
     profile = session.scalars(select(DisclosureProfile).where(DisclosureProfile.user_id == user_id)).first()
     rows = session.execute(
         select(DisclosureCertification, Case.reference, Case.title, Case.status)
@@ -127,8 +127,8 @@ def _store(session: Session, actor: Actor, user_id: int, data: dict, *, origin: 
            exclude_case_id: int | None = None, expected_version: int | None = None) -> tuple:
     profile = session.scalars(select(DisclosureProfile).where(DisclosureProfile.user_id == user_id)).first()
     if expected_version is not None and profile is not None and profile.version != expected_version:
-        raise Conflict(f"the profile changed since you loaded it (version {expected_version}, now "
-                       f"{profile.version}); reload it", current_version=profile.version)
+        raise Conflict(N_("the profile changed since you loaded it (version %(loaded)d, now %(now)d); reload it"),
+                       params={"loaded": expected_version, "now": profile.version}, current_version=profile.version)
     now = clock.now()
     changes = changed_sections(profile.data if profile else None, data)
     if profile is not None and not changes:
@@ -154,9 +154,9 @@ def save_profile(svc: Services, actor: Actor, user_id: int, data, expected_versi
     with unit_of_work(svc) as session:
         user = session.get(User, user_id)
         if user is None or not may_view(session, actor, user_id):
-            raise NotFound("no such disclosure profile")
+            raise NotFound(N_("no such disclosure profile"))
         if actor.user_id != user_id:
-            raise Forbidden("only the researcher edits their own disclosure profile")
+            raise Forbidden(N_("only the researcher edits their own disclosure profile"))
         clean = validate_profile(session, data)
         profile, changes, cases = _store(session, actor, user_id, clean, origin="profile",
                                          expected_version=expected_version)

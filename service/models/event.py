@@ -49,7 +49,7 @@ class Event(Base):
     # kept even if the account is renamed or removed later
     actor_name: Mapped[str] = mapped_column(String(150))
     action: Mapped[str] = mapped_column(String(64), index=True)
-    task_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
     element_id: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[dict] = mapped_column(CanonicalJSON, default=dict)
     model_hash: Mapped[str | None] = mapped_column(String(64))

@@ -1,14 +1,16 @@
-"""Small reads the queue and task pages need besides the queue itself: names, programs, colleagues."""
+"""Small reads the queue and task pages need besides the queue itself: names, programs, colleagues, and the
+choices of the new-case form (open calls, institutions)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from ..auth.actor import Actor
-from ..models import Membership, Organization, Program, User, WorkItem
+from ..auth.permissions import may_start_application
+from ..models import Call, Membership, Organization, Program, User, WorkItem
 from .queries import TABS, tab_clause
 
 
@@ -52,3 +54,25 @@ def organizations_by_id(session: Session, ids: Iterable[int | None]) -> dict[int
     if not wanted:
         return {}
     return {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(wanted)))}
+
+
+def open_calls(session: Session) -> list[Call]:
+    """Calls a lead institution may open a case under now (`commands.start_case` takes any open call)."""
+    return list(session.scalars(
+        select(Call).join(Program).options(contains_eager(Call.program)).where(Call.status == "open")
+        .order_by(Program.code, Call.code)
+    ))
+
+
+def institutions(session: Session, ids: Iterable[int] | None = None) -> list[Organization]:
+    """Active research institutions (optionally only these ids), by name: partners and lead institutions."""
+    query = select(Organization).where(Organization.kind == "institution", Organization.active.is_(True))
+    if ids is not None:
+        query = query.where(Organization.id.in_(list(ids) or [0]))
+    return list(session.scalars(query.order_by(Organization.name, Organization.id)))
+
+
+def lead_institutions(session: Session, actor: Actor) -> list[Organization]:
+    """The institutions the actor may open cases for (`permissions.may_start_application`)."""
+    ids = [g.organization_id for g in actor.grants if may_start_application(actor, g.organization_id)]
+    return institutions(session, ids)

@@ -713,5 +713,11 @@ def _rescreen_case(session, case_id, snapshot_id, thresholds, report, request_fo
     })
 
 
-def snapshots_overview(session: Session) -> list[ScreeningSnapshot]:
-    return list(session.scalars(select(ScreeningSnapshot).order_by(ScreeningSnapshot.id.desc())))
+def snapshots_overview(session: Session, actor: Actor = SYSTEM) -> list[ScreeningSnapshot]:
+    """Imported snapshots, newest first: the published lists, and an institution's own lists only for the people
+    of that institution (and auditors of every case, and the system)."""
+    query = select(ScreeningSnapshot).order_by(ScreeningSnapshot.id.desc())
+    if not actor.is_system and not any(g.role == "auditor" and g.scope == "all" for g in actor.grants):
+        query = query.where(ScreeningSnapshot.organization_id.is_(None)
+                            | ScreeningSnapshot.organization_id.in_(actor.organization_ids))
+    return list(session.scalars(query))

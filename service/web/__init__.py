@@ -28,7 +28,7 @@ def select_locale() -> str:
 
 def register(app: Flask) -> None:
     # the page routes live on the one `web` blueprint, in modules by what they show
-    from . import cases, notifications, pages, tasks  # noqa: F401
+    from . import case_actions, cases, notifications, pages, tasks  # noqa: F401
     from .blueprint import bp
     from .templating import install
 
@@ -46,6 +46,9 @@ def register(app: Flask) -> None:
     from .audit import bp as audit_pages  # auditors: history, point-in-time view, integrity, exports
 
     app.register_blueprint(audit_pages)
+    from .admin import bp as admin_pages  # system administrators: organizations, users, role grants
+
+    app.register_blueprint(admin_pages)
     from .sso import init_sso
 
     init_sso(app)

@@ -2,7 +2,8 @@
 
 | route | permission |
 | --- | --- |
-| GET /cases/<id>                         | `case_view` >= SUMMARY (else 404); what is shown depends on the view |
+| GET /cases/<id>                         | `case_view` >= SUMMARY (else 404); what is shown depends on the view; |
+|                                         | the actions panel offers the events the case waits for that one may send |
 | GET /cases/<id>/diagram/<process>.bpmn | `case_view` >= PART, and the process belongs to the case's model |
 | GET /attachments/<id>                   | `may_download_attachment` (else 404) |
 """
@@ -25,6 +26,11 @@ from .render import describe
 @bp.get("/cases/<int:case_id>")
 @login_required
 def case(case_id: int):
+    return render_case(case_id)
+
+
+def render_case(case_id: int, action: dict | None = None) -> str:
+    """The case page; `action` (name, errors, values) re-shows an actions-panel form that needs correcting."""
     actor = current_user.actor
     lang = labels.lang()
     with services().db.reader() as session:
@@ -35,6 +41,7 @@ def case(case_id: int):
             process_id = case.process_id
         flow = queries.restore(session, case, services().settings.script_time_limit)
         team = {"members": flow.lookup("members") or [], "partners": flow.lookup("partners") or []}
+        actions = queries.case_actions(actor, case, flow)
         items = history.open_items(session, actor, case, view)
         entries = history.history(session, actor, case, view, lang)
         steps = []
@@ -56,7 +63,8 @@ def case(case_id: int):
             }
         return render_template(
             "case.html", case=case, view=view, View=View, team=team, items=items, entries=entries, steps=steps,
-            files=files, orgs=orgs, people=people, diagram=diagram, process_id=process_id,
+            files=files, orgs=orgs, people=people, diagram=diagram, process_id=process_id, actions=actions,
+            action=action or {"name": None, "errors": {}, "values": {}}, member_roles=labels.MEMBER_ROLES,
             process_title=_process_title(session, found, case, process_id, lang),
             links=[(link, history.bilingual(link.name, lang)) for link in history.diagram_links(found, process_id)],
             step_title=lambda element_id: found.title(session, case.model_version_id, element_id, lang),

@@ -40,6 +40,7 @@ from ..engine.loader import ModelError, Problem
 from ..errors import Conflict, InvalidRequest, NotFound, TejunError
 from . import labels
 from .blueprint import services
+from .errors import message_for
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -445,9 +446,9 @@ def migrate(version_id: int):
         try:
             moved = migration.migrate_case(services(), current_user.actor, case_ids[0], version_id)
         except Conflict as exc:
-            flash(_("The case was not moved: %(reason)s", reason=exc.detail), "error")
+            flash(_("The case was not moved: %(reason)s", reason=message_for(exc)), "error")
         except (NotFound, InvalidRequest) as exc:
-            flash(_("The case was not moved: %(reason)s", reason=exc.detail), "error")
+            flash(_("The case was not moved: %(reason)s", reason=message_for(exc)), "error")
         else:
             flash(_("%(reference)s now runs on version #%(id)d.", reference=moved["reference"], id=version_id),
                   "success")
@@ -455,7 +456,7 @@ def migrate(version_id: int):
     try:
         job_id = migration.request_bulk(services(), current_user.actor, case_ids, version_id)
     except (NotFound, InvalidRequest) as exc:
-        flash(_("The cases were not moved: %(reason)s", reason=exc.detail), "error")
+        flash(_("The cases were not moved: %(reason)s", reason=message_for(exc)), "error")
         return redirect(url_for("designer.cases", version_id=version_id))
     flash(_("Migration of %(count)d cases queued: the timer worker moves them one by one.", count=len(case_ids)),
           "success")

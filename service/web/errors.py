@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import render_template
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +27,13 @@ TEXTS = {
     429: (_l("Too many attempts"), _l("Please wait a while and try again.")),
     500: (_l("Something went wrong on our side"), _l("The error has been logged. Please try again later.")),
 }
+
+
+def message_for(error: TejunError) -> str:
+    """A use case's message in the page's language: its `N_` template from the catalog, filled with its
+    params (a message the catalogs do not hold stays in English, as the API shows it)."""
+    text = gettext(error.template, **error.params) if error.params else gettext(error.template)
+    return text[:1].upper() + text[1:]
 
 
 def page_for(error: Exception):

@@ -71,6 +71,15 @@ ACTIONS = {
     "attachment_added": _l("Document uploaded"),
 }
 
+# messages a case waits for (BPMN message names), as the timeline names them
+MESSAGES = {
+    "withdraw": _l("Application withdrawn"),
+    "member_added": _l("New team member"),
+    "partner_added": _l("New partner institution"),
+    "disclosure_changed": _l("Disclosure changed"),
+    "screening_hit": _l("New restricted-list hit"),
+}
+
 TABS = {
     "mine": _l("Assigned to me"),
     "team": _l("My team, unassigned"),

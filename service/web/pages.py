@@ -60,6 +60,7 @@ def login():
         signed_in = load_user_by_id(user_id)
         session.clear()  # a fresh session at sign-in (no fixation)
         login_user(signed_in)
+        session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME (12 h), not only at browser close
         return redirect(safe_next(request.args.get("next"), url_for("web.home")))
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))

@@ -68,6 +68,8 @@ def json_problem(error: TejunError):
         413: _("The file is too large."),
         415: _("Files of this type cannot be uploaded. Allowed: PDF, images, Office documents, CSV, text."),
     }
+    from .errors import message_for
+
     detail = status_texts.get(error.status) or _("The request could not be processed: %(detail)s",
-                                                 detail=error.detail)
+                                                 detail=message_for(error))
     return problem(error.status, error.title, detail)

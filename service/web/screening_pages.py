@@ -109,7 +109,9 @@ def review(hit_id: int):
     except Forbidden:
         abort(403)
     except (InvalidRequest, Conflict) as exc:
-        flash(exc.detail, "error")
+        from .errors import message_for
+
+        flash(message_for(exc), "error")
     else:
         flash(_("Decision recorded."), "success")
     return redirect(url_for("screening_pages.case_screening", case_id=case_id) if case_id else url_for("web.home"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 from joserfc.errors import JoseError
 
@@ -47,6 +48,7 @@ def start():
 
 @bp.get("/login/sso/callback")
 def callback():
+    from .errors import message_for
     from .pages import load_user_by_id
 
     svc = current_app.extensions["tejun"]
@@ -57,16 +59,17 @@ def callback():
         issuer = idp.load_server_metadata()["issuer"]
         user_id = sign_in_from_claims(svc, issuer, dict(claims), request.remote_addr)
     except OAuthError as exc:
-        flash(f"single sign-on failed: {exc.description or exc.error}", "error")
+        flash(_("Single sign-on failed: %(reason)s", reason=exc.description or exc.error), "error")
         return redirect(url_for("web.login"))
     except JoseError as exc:
         # a token whose signature, issuer, audience, nonce or expiry does not check out
         current_app.logger.warning("refused an ID token: %s", exc)
-        flash("single sign-on failed: the identity provider's answer could not be verified", "error")
+        flash(_("Single sign-on failed: the identity provider's answer could not be verified."), "error")
         return redirect(url_for("web.login"))
     except Forbidden as exc:
-        flash(exc.detail, "error")
+        flash(message_for(exc), "error")
         return redirect(url_for("web.login"))
     session.clear()  # a fresh session at sign-in
     login_user(load_user_by_id(user_id))
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME (12 h), not only at browser close
     return redirect(url_for("web.home"))

@@ -101,6 +101,7 @@ def install(app: Flask) -> None:
         variant=lambda code: labels.pick(code, labels.VARIANTS),
         risk=lambda code: labels.pick(code, labels.RISK_LEVELS),
         action=lambda code: labels.pick(code, labels.ACTIONS),
+        message_label=lambda code: labels.pick(code, labels.MESSAGES),
         member_role=lambda code: labels.pick(code, labels.MEMBER_ROLES),
         task_title=lambda item: labels.local(item.title, item.title_en),
         org_name=lambda org: labels.local(org.name, org.name_en) if org is not None else "",

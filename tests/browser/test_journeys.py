@@ -219,3 +219,38 @@ def test_the_main_journeys_through_the_pages(svc, world, open_as):
     researcher.goto(f"{researcher.live.url}/notifications")
     shot(researcher, "journey-14-notifications-tablet")
     researcher.watch.assert_clean()
+
+
+def test_opening_a_case_and_withdrawing_it_through_the_pages(svc, world, open_as):
+    """The security officer opens a case from the case list (a missing call is pointed out at its field first),
+    lands on it with the team roster in the team queue, then withdraws it after confirming."""
+    security = open_as(world.username("security"), PASSWORD)
+    security.goto(f"{security.live.url}/cases")
+    security.get_by_role("link", name="新規案件").click()
+    security.locator("#title").fill("画面から開始する研究")
+    security.get_by_role("button", name="案件を開始").click()
+    assert security.locator("#call_id-error").inner_text() == "研究課題が採択された公募を選んでください。"
+    assert security.locator("#title").input_value() == "画面から開始する研究"
+    security.locator("#call_id").select_option(str(world.call_id))
+    security.locator("#erad_project_number").fill("JP26-0099")
+    security.locator("#partner_ids").select_option(str(world.partner_id))
+    shot(security, "journey-20-new-case")
+    security.get_by_role("button", name="案件を開始").click()
+    security.get_by_text("最初のタスクがあなたのタスク一覧で待っています。").wait_for()
+    case_url = security.url
+    assert "画面から開始する研究" in security.locator("h1").inner_text()
+
+    security.goto(f"{security.live.url}/?tab=team")
+    assert "画面から開始する研究" in security.locator("table.list").inner_text()
+
+    security.goto(case_url)
+    security.get_by_text("申請を取り下げる").first.click()  # opens the panel's withdraw form
+    security.locator("#withdraw_reason").fill("研究計画の中止")
+    security.get_by_label("この申請を取り下げることを確認しました").check()
+    security.once("dialog", lambda dialog: dialog.accept())
+    security.get_by_role("button", name="申請を取り下げる").click()
+    security.get_by_text("申請を取り下げました。案件は終了しました。").wait_for()
+    assert "取り下げ" in security.locator("#summary-heading + .facts").inner_text()
+    assert "(withdraw)" in security.locator("section[aria-labelledby=timeline-heading]").inner_text()
+    shot(security, "journey-21-withdrawn")
+    security.watch.assert_clean()

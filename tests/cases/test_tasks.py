@@ -96,8 +96,10 @@ def test_a_stale_version_or_a_finished_task_is_a_conflict(svc, world, loop_case)
         commands.complete_task(svc, world.actor("security"), edit.task_id, {"summary": "x"},
                                expected_version=loop_case.version - 1)
     commands.complete_task(svc, world.actor("security"), edit.task_id, {"summary": "x"})
-    with pytest.raises(NotFound):
+    with pytest.raises(Conflict, match="already completed"):  # the user lost a race: say so
         commands.complete_task(svc, world.actor("security"), edit.task_id, {"summary": "again"})
+    with pytest.raises(NotFound):  # someone who never saw the case learns nothing about it
+        commands.complete_task(svc, world.actor("ministry"), edit.task_id, {"summary": "again"})
 
 
 def test_claim_release_and_assign(svc, world, loop_case):
