@@ -251,6 +251,6 @@ def test_opening_a_case_and_withdrawing_it_through_the_pages(svc, world, open_as
     security.get_by_role("button", name="申請を取り下げる").click()
     security.get_by_text("申請を取り下げました。案件は終了しました。").wait_for()
     assert "取り下げ" in security.locator("#summary-heading + .facts").inner_text()
-    assert "(withdraw)" in security.locator("section[aria-labelledby=timeline-heading]").inner_text()
+    assert "(申請取り下げ)" in security.locator("section[aria-labelledby=timeline-heading]").inner_text()
     shot(security, "journey-21-withdrawn")
     security.watch.assert_clean()
