@@ -59,6 +59,7 @@ def _own_caches():
 @pytest.fixture(scope="module")
 def isolated(tmp_path_factory):
     """An application on a fresh database (a new SQLite file, or a new schema in the PostgreSQL database)."""
+    forget_model_caches()  # this module-scoped set-up runs before the per-test clearing: ids restart here
     base = os.environ.get("TEJUN_TEST_DATABASE_URL")
     schema = None
     if base:
