@@ -19,7 +19,8 @@ class WorkItem(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "task_id"),
         Index("ix_work_items_queue", "organization_id", "role", "assignee_id"),
-        Index("ix_work_items_assignee_due", "assignee_id", "due_at"),
+        # organization last: the overdue tab's "assigned to me outside my organizations" is index-only
+        Index("ix_work_items_assignee_due", "assignee_id", "due_at", "organization_id"),
         Index("ix_work_items_org_due", "organization_id", "due_at"),
     )
 

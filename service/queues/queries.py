@@ -4,27 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from .. import clock
 from ..auth.actor import Actor
-from ..auth.permissions import routed_to_roles
+from ..auth.permissions import queue_roles, routed_to_roles
 from ..auth.roles import FA_ROLES, MINISTRY_ROLES
 from ..models import WorkItem
 
 TABS = ("mine", "team", "org", "overdue")
-# "due": soonest first, undated last. Written NULLS LAST (not `due_at IS NULL, due_at`) so that PostgreSQL
-# reads the first page in order from the (organization, due) and (assignee, due) indexes instead of sorting
-# every row of the tab.
-SORTS = {
-    "due": (WorkItem.due_at.asc().nulls_last(), WorkItem.id),
-    "-due": (WorkItem.due_at.desc().nulls_last(), WorkItem.id.desc()),
-    "created": (WorkItem.created_at, WorkItem.id),
-    "-created": (WorkItem.created_at.desc(), WorkItem.id.desc()),
-    "priority": (WorkItem.priority.desc(), WorkItem.due_at.asc().nulls_last(), WorkItem.id),
-    "case": (WorkItem.case_reference, WorkItem.id),
-}
+
+
+def _sort_columns(entity, sort: str):
+    """The ORDER BY of a sort key over `entity` (the work-item table or a union of its parts).
+
+    "due": soonest first, undated last. Written NULLS LAST (not `due_at IS NULL, due_at`) so that PostgreSQL
+    reads the first page in order from the (organization, due) and (assignee, due) indexes instead of sorting
+    every row of the tab.
+    """
+    e = entity
+    orders = {
+        "due": (e.due_at.asc().nulls_last(), e.id),
+        "-due": (e.due_at.desc().nulls_last(), e.id.desc()),
+        "created": (e.created_at, e.id),
+        "-created": (e.created_at.desc(), e.id.desc()),
+        "priority": (e.priority.desc(), e.due_at.asc().nulls_last(), e.id),
+        "case": (e.case_reference, e.id),
+    }
+    return orders.get(sort, orders["due"])
+
+
+SORTS = ("due", "-due", "created", "-created", "priority", "case")
 
 
 @dataclass
@@ -45,23 +56,45 @@ def _org_clause(actor: Actor):
     return WorkItem.organization_id.in_(orgs) if orgs else None
 
 
-def tab_clause(actor: Actor, tab: str):
+def tab_parts(actor: Actor, tab: str) -> list:
+    """The tab as conditions that no row meets twice: the tab is their union.
+
+    Disjoint parts let each be counted and read in due order from its own index (an OR across the assignee
+    and the organization is a bitmap scan of every matching row, then a sort), and their counts add up.
+    """
     mine = WorkItem.assignee_id == actor.user_id
     if tab == "mine":
-        return mine
+        return [mine]
     if tab == "team":
         # open_items_for without its "assigned to me" branch, which no unassigned item meets
-        return and_(routed_to_roles(actor), WorkItem.assignee_id.is_(None))
+        return [and_(routed_to_roles(actor), WorkItem.assignee_id.is_(None))]
     org = _org_clause(actor)
     if tab == "org":
-        return org if org is not None else mine
+        return [org if org is not None else mine]
     if tab == "overdue":
-        # mine, or routed to my roles, or in an organization I see whole (roles there add nothing)
+        # in an organization I see whole; or mine elsewhere; or routed to my roles elsewhere and not mine
+        # (roles in an organization seen whole add nothing, so `rest` holds the grants outside those)
         whole = actor.orgs_with(*FA_ROLES, *MINISTRY_ROLES, "security_officer", "institution_admin")
         rest = Actor(actor.user_id, actor.username, tuple(g for g in actor.grants if g.organization_id not in whole))
-        scope = [mine, routed_to_roles(rest)] + ([org] if org is not None else [])
-        return and_(or_(*scope), WorkItem.due_at < clock.now())
+        outside = [WorkItem.organization_id.not_in(whole)] if whole else []
+        not_mine = or_(WorkItem.assignee_id.is_(None), WorkItem.assignee_id != actor.user_id)
+        parts = [org] if org is not None else []
+        parts.append(and_(mine, *outside))
+        if queue_roles(rest):
+            parts.append(and_(routed_to_roles(rest), not_mine))
+        due = WorkItem.due_at < clock.now()
+        return [and_(part, due) for part in parts]
     raise ValueError(f"unknown queue tab {tab!r}")
+
+
+def tab_clause(actor: Actor, tab: str):
+    """The tab as one condition (for checks such as "may this person see this item")."""
+    parts = tab_parts(actor, tab)
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def _count(where) -> object:
+    return select(func.count()).select_from(WorkItem).where(*where).scalar_subquery()
 
 
 def queue(
@@ -75,28 +108,33 @@ def queue(
     program_id: int | None = None,
     search: str | None = None,
 ) -> Page:
-    where = [tab_clause(actor, tab)]
+    filters = []
     if program_id:
-        where.append(WorkItem.program_id == program_id)
+        filters.append(WorkItem.program_id == program_id)
     if search:
         needle = f"%{search.strip()}%"
-        where.append(or_(WorkItem.case_reference.ilike(needle), WorkItem.case_title.ilike(needle),
-                          WorkItem.title.ilike(needle), WorkItem.title_en.ilike(needle)))
-    total = session.scalar(select(func.count()).select_from(WorkItem).where(*where)) or 0
-    items = session.scalars(
-        select(WorkItem)
-        .where(*where)
-        .order_by(*SORTS.get(sort, SORTS["due"]))
-        .offset((max(page, 1) - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return Page(list(items), total, max(page, 1), per_page)
+        filters.append(or_(WorkItem.case_reference.ilike(needle), WorkItem.case_title.ilike(needle),
+                           WorkItem.title.ilike(needle), WorkItem.title_en.ilike(needle)))
+    parts = [[part, *filters] for part in tab_parts(actor, tab)]
+    page = max(page, 1)
+    offset = (page - 1) * per_page
+    total = sum(session.execute(select(*(_count(where) for where in parts))).one())
+    if len(parts) == 1:
+        statement = (select(WorkItem).where(*parts[0]).order_by(*_sort_columns(WorkItem, sort))
+                     .offset(offset).limit(per_page))
+    else:
+        # each part's first offset+per_page rows in order (from its index), then the page of their union
+        branches = [
+            select(WorkItem).where(*where).order_by(*_sort_columns(WorkItem, sort)).limit(offset + per_page)
+            for where in parts
+        ]
+        union = aliased(WorkItem, union_all(*(select(b.subquery()) for b in branches)).subquery("tab"))
+        statement = select(union).order_by(*_sort_columns(union, sort)).offset(offset).limit(per_page)
+    return Page(list(session.scalars(statement).all()), total, page, per_page)
 
 
 def counts(session: Session, actor: Actor) -> dict[str, int]:
-    """Every tab's count in one query (one pass over the rows of any tab, one round trip)."""
-    clauses = [tab_clause(actor, tab) for tab in TABS]
-    row = session.execute(
-        select(*(func.count().filter(clause) for clause in clauses)).select_from(WorkItem).where(or_(*clauses))
-    ).one()
-    return {tab: row[n] or 0 for n, tab in enumerate(TABS)}
+    """Every tab's count in one round trip: one count per disjoint part, each planned on its own index."""
+    layout = [(tab, tab_parts(actor, tab)) for tab in TABS]
+    row = iter(session.execute(select(*(_count([part]) for _, parts in layout for part in parts))).one())
+    return {tab: sum(next(row) or 0 for _ in parts) for tab, parts in layout}
