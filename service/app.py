@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
             "security": [{"bearer": []}, {"session": []}],
         },
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(settings.engine_log_level)
 
     svc = Services.from_settings(settings)
     app.extensions["tejun"] = svc

@@ -70,6 +70,8 @@ class Settings:
     mail_from: str
     reminder_days: int
     default_locale: str
+    log_level: str
+    engine_log_level: str
     oidc: dict = field(default_factory=dict)
 
     @classmethod
@@ -101,6 +103,9 @@ class Settings:
             mail_from=_env("MAIL_FROM", "tejun@localhost"),
             reminder_days=_env_int("REMINDER_DAYS", 3),
             default_locale=_env("DEFAULT_LOCALE", "ja"),
+            log_level=_env("LOG_LEVEL", "INFO").upper(),
+            # SpiffWorkflow logs every task state change at INFO: a dozen lines per completed task
+            engine_log_level=_env("ENGINE_LOG_LEVEL", "WARNING").upper(),
             oidc={
                 key: _env(f"OIDC_{key.upper()}")
                 for key in ("issuer", "client_id", "client_secret", "scope", "org_claim", "roles_claim")
