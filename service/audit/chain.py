@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -29,6 +29,20 @@ SYSTEM_STREAM = "system"
 
 def user_stream(user_id: int) -> str:
     return f"user:{user_id}"
+
+
+# Core statements on the tables, built once: every completed task appends events, and the ORM-enabled forms
+# of these statements (entity-based insert/update, which also synchronize the session) cost several times
+# as much CPU for rows the session never holds as objects.
+_streams, _events = EventStream.__table__, Event.__table__
+_HEAD = select(_streams.c.seq, _streams.c.head_hash).where(_streams.c.stream == bindparam("stream"))
+_ADVANCE = (
+    update(_streams)
+    .where(_streams.c.stream == bindparam("at_stream"), _streams.c.seq == bindparam("at_seq"))
+    .values(seq=bindparam("new_seq"), head_hash=bindparam("new_hash"), updated_at=bindparam("new_at"))
+)
+_OPEN = insert(_streams)
+_INSERT = insert(_events)
 
 
 def _heads(session: Session) -> dict:
@@ -54,9 +68,7 @@ def append(
     if stream in heads:
         seq, prev_hash, exists = heads[stream]
     else:
-        row = session.execute(
-            select(EventStream.seq, EventStream.head_hash).where(EventStream.stream == stream)
-        ).first()
+        row = session.execute(_HEAD, {"stream": stream}).first()
         seq, prev_hash, exists = (row[0], row[1], True) if row else (0, GENESIS, False)
     fields = {
         "stream": stream,
@@ -76,16 +88,13 @@ def append(
     fields["hash"] = event_hash(fields)
     now = fields["at"]
     if exists:
-        moved = session.execute(
-            update(EventStream)
-            .where(EventStream.stream == stream, EventStream.seq == seq)
-            .values(seq=seq + 1, head_hash=fields["hash"], updated_at=now)
-        ).rowcount
+        moved = session.execute(_ADVANCE, {"at_stream": stream, "at_seq": seq, "new_seq": seq + 1,
+                                           "new_hash": fields["hash"], "new_at": now}).rowcount
         if moved != 1:
             raise Conflict("the case changed while this action was being recorded; reload and try again")
     else:
-        session.execute(insert(EventStream).values(stream=stream, seq=1, head_hash=fields["hash"], updated_at=now))
-    session.execute(insert(Event).values(**fields))
+        session.execute(_OPEN, {"stream": stream, "seq": 1, "head_hash": fields["hash"], "updated_at": now})
+    session.execute(_INSERT, fields)
     heads[stream] = (seq + 1, fields["hash"], True)
     return fields
 
