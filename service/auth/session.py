@@ -15,16 +15,21 @@ from .actor import Actor
 class SignedIn(UserMixin):
     """The Flask-Login user: the actor plus how they authenticated."""
 
-    def __init__(self, user: User, via: str = "session", scopes: tuple[str, ...] = ("read", "write")):
-        self.actor = Actor.from_user(user)
-        self.user_id = user.id
-        self.username = user.username
-        self.display_name = user.display_name or user.username
-        self.email = user.email
-        self.locale = user.locale or "ja"
-        self.generation = user.session_generation
+    def __init__(self, actor: Actor, *, email: str, generation: int, via: str = "session",
+                 scopes: tuple[str, ...] = ("read", "write")):
+        self.actor = actor
+        self.user_id = actor.user_id
+        self.username = actor.username
+        self.display_name = actor.display_name
+        self.email = email
+        self.locale = actor.locale
+        self.generation = generation
         self.via = via
         self.scopes = scopes
+
+    @classmethod
+    def from_user(cls, user: User) -> SignedIn:
+        return cls(Actor.from_user(user), email=user.email, generation=user.session_generation)
 
     def get_id(self) -> str:
         # a password change bumps the generation, which signs out every other session
@@ -60,7 +65,7 @@ def load_user(identity: str):
     user = _load(user_id)
     if user is None or user.session_generation != generation:
         return None
-    return SignedIn(user)
+    return SignedIn.from_user(user)
 
 
 @login_manager.request_loader
@@ -69,14 +74,14 @@ def load_from_bearer(req):
     if not header.lower().startswith("bearer "):
         return None
     # one read query for token, user and memberships; a write only when last_used_at is due (tokens.touch)
-    found = tokens.lookup(_read_session(), header[7:].strip())
-    if found is None:
+    bearer = tokens.lookup(_read_session(), header[7:].strip())
+    if bearer is None:
         return None
-    user, token = found
-    if tokens.needs_touch(token):
+    if tokens.needs_touch(bearer.last_used_at):
         with current_app.extensions["tejun"].db.transaction() as session:
-            tokens.touch(session, token.id)
-    return SignedIn(user, via="token", scopes=tuple(token.scopes or ()))
+            tokens.touch(session, bearer.token_id)
+    return SignedIn(bearer.actor, email=bearer.email, generation=bearer.session_generation, via="token",
+                    scopes=bearer.scopes)
 
 
 def close_read_session(_exc=None) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from .. import clock
 from ..audit import chain
-from ..models import ApiToken, Membership, User
+from ..models import ApiToken, Membership, Organization, User
+from .actor import Actor, Grant
 
 SCOPES = ("read", "write")
 PREFIX = "tj_"
@@ -49,40 +51,76 @@ def issue(
 TOUCH_EVERY = timedelta(minutes=5)
 
 
-def lookup(session: Session, plain: str) -> tuple[User, ApiToken] | None:
-    """The user (with their memberships) and token for a presented bearer token, in one query; None when
-    unknown, expired, revoked or inactive. Writes nothing: see `touch`."""
+@dataclass(frozen=True)
+class Bearer:
+    """A valid token as a request needs it: its owner as an actor, nothing loaded into a session."""
+
+    token_id: int
+    scopes: tuple[str, ...]
+    last_used_at: datetime | None
+    actor: Actor
+    email: str
+    session_generation: int
+
+
+_tokens, _users = ApiToken.__table__, User.__table__
+_members, _orgs = Membership.__table__, Organization.__table__
+# One round trip, Core rows rather than ORM objects: every API request runs it, and loading the token, user,
+# memberships and organizations as entities with joined eager loads cost more CPU than the rest of a
+# queue request.
+_LOOKUP = (
+    select(
+        _tokens.c.id, _tokens.c.scopes, _tokens.c.expires_at, _tokens.c.revoked_at, _tokens.c.last_used_at,
+        _users.c.id.label("user_id"), _users.c.username, _users.c.display_name, _users.c.email, _users.c.locale,
+        _users.c.session_generation, _users.c.active,
+        _members.c.organization_id, _members.c.role, _members.c.scope,
+        _orgs.c.kind.label("organization_kind"), _orgs.c.active.label("organization_active"),
+    )
+    .select_from(
+        _tokens.join(_users, _users.c.id == _tokens.c.user_id)
+        .outerjoin(_members, _members.c.user_id == _users.c.id)
+        .outerjoin(_orgs, _orgs.c.id == _members.c.organization_id)
+    )
+    .where(_tokens.c.token_hash == bindparam("digest"))
+    .order_by(_members.c.id)
+)
+
+
+def lookup(session: Session, plain: str) -> Bearer | None:
+    """The token and its owner for a presented bearer token, in one query; None when unknown, expired, revoked
+    or the owner is inactive. Memberships in inactive organizations grant nothing. Writes nothing: see
+    `touch`."""
     if not plain.startswith(PREFIX) or len(plain) > 200:
         return None
-    token = session.scalars(
-        select(ApiToken)
-        .where(ApiToken.token_hash == _digest(plain))
-        .options(joinedload(ApiToken.user).joinedload(User.memberships).joinedload(Membership.organization))
-    ).unique().first()
+    rows = session.execute(_LOOKUP, {"digest": _digest(plain)}).all()
+    if not rows:
+        return None
+    first = rows[0]
     now = clock.now()
-    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+    if first.revoked_at is not None or (first.expires_at and first.expires_at <= now) or not first.active:
         return None
-    user = token.user
-    if not user.active:
-        return None
-    return user, token
+    actor = Actor(
+        user_id=first.user_id,
+        username=first.username,
+        display_name=first.display_name or first.username,
+        locale=first.locale or "ja",
+        grants=tuple(
+            Grant(row.organization_id, row.organization_kind, row.role, row.scope or "organization")
+            for row in rows
+            if row.organization_id is not None and row.organization_active
+        ),
+    )
+    return Bearer(first.id, tuple(first.scopes or ()), first.last_used_at, actor, first.email,
+                  first.session_generation)
 
 
-def needs_touch(token: ApiToken) -> bool:
-    return token.last_used_at is None or clock.now() - token.last_used_at > TOUCH_EVERY
+def needs_touch(last_used_at: datetime | None) -> bool:
+    return last_used_at is None or clock.now() - last_used_at > TOUCH_EVERY
 
 
 def touch(session: Session, token_id: int) -> None:
     """Record that a token was used (at most every TOUCH_EVERY, so requests stay read-only in between)."""
     session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=clock.now()))
-
-
-def resolve(session: Session, plain: str) -> tuple[User, ApiToken] | None:
-    """`lookup`, and mark the token used in the caller's transaction."""
-    found = lookup(session, plain)
-    if found is not None and needs_touch(found[1]):
-        found[1].last_used_at = clock.now()
-    return found
 
 
 def revoke(session: Session, token: ApiToken) -> None:

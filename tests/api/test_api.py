@@ -157,3 +157,39 @@ def test_tokens_can_be_listed_and_revoked_by_their_owner(client, world):
     assert client.delete(f"/api/v1/auth/tokens/{mine[0]['id']}", headers=headers).status_code == 204
     assert client.get("/api/v1/tasks", headers=headers).status_code == 401
     assert client.get("/api/v1/tasks", headers=other).status_code == 200
+
+
+def test_a_token_stops_working_when_it_expires_or_its_owner_is_deactivated(svc, world, client, api_case):
+    """Nothing about a token's owner is remembered between requests: each request sees the owner's current
+    memberships, and an expired token or a deactivated account is refused at once."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from service import clock
+    from service.models import ApiToken, Organization, User
+
+    _, headers = api_case
+    assert client.get("/api/v1/tasks?tab=team", headers=headers).get_json()["counts"]["team"] >= 1
+    with svc.db.reader() as session:
+        used = session.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == world.users["security"]))
+    assert used is not None  # the first use is recorded
+
+    # a membership in a deactivated organization grants nothing
+    with svc.db.transaction() as session:
+        session.execute(update(Organization).where(Organization.id == world.lead_id).values(active=False))
+    assert client.get("/api/v1/tasks?tab=team", headers=headers).get_json()["counts"]["team"] == 0
+    with svc.db.transaction() as session:
+        session.execute(update(Organization).where(Organization.id == world.lead_id).values(active=True))
+    assert client.get("/api/v1/tasks?tab=team", headers=headers).get_json()["counts"]["team"] >= 1
+
+    with svc.db.transaction() as session:
+        session.execute(update(ApiToken).where(ApiToken.user_id == world.users["security"])
+                        .values(expires_at=clock.now() - timedelta(seconds=1)))
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 401
+
+    fresh = token_for(client, world.username("security"))
+    assert client.get("/api/v1/tasks", headers=fresh).status_code == 200
+    with svc.db.transaction() as session:
+        session.execute(update(User).where(User.id == world.users["security"]).values(active=False))
+    assert client.get("/api/v1/tasks", headers=fresh).status_code == 401
