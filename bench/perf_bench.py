@@ -148,6 +148,49 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds used so far by these processes (those that have exited count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (the bench's backends among them)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as fh:
+                    if fh.read().strip() == "postgres":
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy (not idle, not waiting for I/O) since boot."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICK
+
+
+def cpu_snapshot(workers: list[int]) -> dict[str, float]:
+    own = os.times()
+    return {"web_workers": cpu_seconds(workers), "postgresql": cpu_seconds(postgres_pids()),
+            "bench_clients": own.user + own.system, "machine": machine_busy_seconds()}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -333,11 +376,14 @@ def http_part(target: Target, args, workdir: Path) -> tuple[dict, dict]:
             for thread in threads:
                 thread.start()
             time.sleep(args.warmup)
+            workers = children_of(gunicorn.pid)
+            cpu_before = cpu_snapshot(workers)
             counting.set()
             started = time.perf_counter()
             time.sleep(args.duration)
             counting.clear()
             elapsed = time.perf_counter() - started
+            cpu_after = cpu_snapshot(workers)
             stop.set()
             for thread in threads:
                 thread.join(timeout=130)
@@ -351,6 +397,8 @@ def http_part(target: Target, args, workdir: Path) -> tuple[dict, dict]:
                 "fetch_p50_ms": ms(pct(fetch, 50)), "fetch_p95_ms": ms(pct(fetch, 95)),
                 "cycle_p50_ms": ms(pct(cycle, 50)), "cycle_p95_ms": ms(pct(cycle, 95)),
                 "errors": sum(o["errors"] for o in outs),
+                # where the CPU went, per completed cycle (fetch + complete); "other" is the rest of the machine
+                "cpu_ms_per_completion": cpu_split(cpu_before, cpu_after, len(cycle)),
                 "load_before": before, "load_after": load(),
             }
         workers = children_of(gunicorn.pid)
@@ -364,6 +412,12 @@ def http_part(target: Target, args, workdir: Path) -> tuple[dict, dict]:
             gunicorn.kill()
         log.close()
     return figures, memory
+
+
+def cpu_split(before: dict, after: dict, completions: int) -> dict:
+    used = {key: after[key] - before[key] for key in before}
+    used["other"] = used["machine"] - used["web_workers"] - used["postgresql"] - used["bench_clients"]
+    return {key: round(1000 * value / max(completions, 1), 2) for key, value in used.items()}
 
 
 # -- e: timer worker memory ------------------------------------------------------------------------------
@@ -711,6 +765,8 @@ def table(results: dict, figures: dict) -> str:
             lines.append(f"{db} http {level:>2} clients: {row['completions_per_second']:7.1f}/s  complete p50/p95 "
                          f"{row['complete_p50_ms']}/{row['complete_p95_ms']} ms  cycle p95 {row['cycle_p95_ms']} ms"
                          f"  errors {row['errors']}  load {row['load_after']}")
+            cpu = row.get("cpu_ms_per_completion", {})
+            lines.append("      CPU ms per completion: " + ", ".join(f"{k} {v}" for k, v in cpu.items()))
         for tab, row in parts.get("queues", {}).get("tabs", {}).items():
             lines.append(f"{db} queue {tab:8} p50/p95 {row['p50_ms']}/{row['p95_ms']} ms")
         for point, row in parts.get("history", {}).get("points", {}).items():

@@ -39,6 +39,11 @@ def test_quick_bench_reports_every_figure():
         assert row["completions"] > 0, level
         for key in ("completions_per_second", "complete_p50_ms", "complete_p95_ms", "cycle_p95_ms", "load_after"):
             assert key in row, (level, key)
+        # the web workers did the work, and the split accounts for the machine's busy time
+        cpu = row["cpu_ms_per_completion"]
+        assert cpu["web_workers"] > 0 and cpu["machine"] >= cpu["web_workers"], (level, cpu)
+        if report["database"] == "postgresql":
+            assert cpu["postgresql"] > 0, (level, cpu)
     assert [int(n) for n in parts["http"]["levels"]] == [1, 2, 4]
     assert parts["http"]["levels"]["1"]["errors"] == 0  # one client alone never conflicts
     assert parts["memory"]["web_worker_peak_rss_mb"] and parts["memory"]["timer_worker_alive"]
