@@ -61,3 +61,23 @@ def test_quick_bench_reports_every_figure():
     audit = parts["audit"]
     assert audit["verify_ok"] is True and audit["replay_identical"] is True
     assert audit["verify_events_per_second"] > 0 and audit["replay_case_events"] > 0
+
+
+@pytest.mark.slow
+def test_compare_runs_an_earlier_commit_and_this_checkout_alternately():
+    url = os.environ.get("TEJUN_TEST_DATABASE_URL") or "sqlite"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "compare.py"), "HEAD", "--rounds", "2", "--parts", "queues",
+         "--", "--quick", "--database-url", url],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    report = json.loads(run.stdout.splitlines()[0])
+    db = "sqlite" if url == "sqlite" else "postgresql"
+    overdue = report["figures"][f"{db}.queues.overdue.p95_ms"]
+    for side in ("base", "this"):
+        assert len(overdue[side]["runs"]) == 2
+        assert overdue[side]["best"] == min(overdue[side]["runs"])  # lower is better for a latency
+    # the temporary worktree is gone again
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "tejun-compare-" not in worktrees
