@@ -24,18 +24,23 @@ class Actor:
     is_system: bool = False
 
     @classmethod
-    def from_user(cls, user) -> Actor:
+    def of(cls, user_id: int, username: str, display_name: str | None, locale: str | None, memberships) -> Actor:
+        """`memberships`: (organization id, organization kind, role, scope, organization active) each; those in
+        inactive organizations grant nothing."""
         return cls(
-            user_id=user.id,
-            username=user.username,
-            display_name=user.display_name or user.username,
-            locale=user.locale or "ja",
-            grants=tuple(
-                Grant(m.organization_id, m.organization.kind, m.role, m.scope or "organization")
-                for m in user.memberships
-                if m.organization.active
-            ),
+            user_id=user_id,
+            username=username,
+            display_name=display_name or username,
+            locale=locale or "ja",
+            grants=tuple(Grant(org, kind, role, scope or "organization")
+                         for org, kind, role, scope, active in memberships if active),
         )
+
+    @classmethod
+    def from_user(cls, user) -> Actor:
+        return cls.of(user.id, user.username, user.display_name, user.locale,
+                      ((m.organization_id, m.organization.kind, m.role, m.scope, m.organization.active)
+                       for m in user.memberships))
 
     def has(self, role: str, organization_id: int | None = None) -> bool:
         return any(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..audit import chain
 from ..models import ApiToken, Membership, Organization, User
-from .actor import Actor, Grant
+from .actor import Actor
 
 SCOPES = ("read", "write")
 PREFIX = "tj_"
@@ -99,17 +99,9 @@ def lookup(session: Session, plain: str) -> Bearer | None:
     now = clock.now()
     if first.revoked_at is not None or (first.expires_at and first.expires_at <= now) or not first.active:
         return None
-    actor = Actor(
-        user_id=first.user_id,
-        username=first.username,
-        display_name=first.display_name or first.username,
-        locale=first.locale or "ja",
-        grants=tuple(
-            Grant(row.organization_id, row.organization_kind, row.role, row.scope or "organization")
-            for row in rows
-            if row.organization_id is not None and row.organization_active
-        ),
-    )
+    actor = Actor.of(first.user_id, first.username, first.display_name, first.locale,
+                     ((r.organization_id, r.organization_kind, r.role, r.scope, r.organization_active)
+                      for r in rows if r.organization_id is not None))
     return Bearer(first.id, tuple(first.scopes or ()), first.last_used_at, actor, first.email,
                   first.session_generation)
 
