@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+# argon2's cheapest parameters for the hundreds of users tests create (subprocesses inherit it); set before
+# service.auth.passwords is imported. Production keeps the RFC 9106 profile (docs/security.md).
+os.environ.setdefault("TEJUN_PASSWORD_HASH_PROFILE", "cheapest")
+
 from service import clock
 from service.app import create_app
 from service.auth.actor import SYSTEM, Actor

@@ -1,15 +1,31 @@
-"""Password hashing with argon2id (argon2-cffi's defaults follow RFC 9106's recommendations)."""
+"""Password hashing with argon2id (argon2-cffi's defaults follow RFC 9106's recommendations).
+
+The cost is a setting (`TEJUN_PASSWORD_HASH_PROFILE`): `standard` (the default, RFC 9106 low-memory) in every
+deployment; `cheapest` only for test suites, which create hundreds of users and would otherwise spend most of
+their time hashing. Hashes made with one profile verify under the other, and sign-in re-hashes a password whose
+parameters differ from the profile in force (`needs_rehash`).
+"""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+import os
+
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
+PROFILES = {"standard": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
+MIN_LENGTH = 12
+
+
+def _hasher_for(profile: str) -> PasswordHasher:
+    if profile not in PROFILES:
+        raise ValueError(f"TEJUN_PASSWORD_HASH_PROFILE must be one of {', '.join(PROFILES)}, not {profile!r}")
+    return PasswordHasher.from_parameters(PROFILES[profile])
+
+
+_hasher = _hasher_for(os.environ.get("TEJUN_PASSWORD_HASH_PROFILE") or "standard")
 # verified against when the user does not exist, so both paths cost the same time
 _DUMMY = _hasher.hash("tejun-timing-equaliser")
-
-MIN_LENGTH = 12
 
 
 def hash_password(password: str) -> str:
