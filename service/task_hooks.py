@@ -2,8 +2,8 @@
 
 * a screening-results task becomes ready: its subjects are screened and its form pre-filled
   (service/screening/procedure.py);
-* a disclosure task becomes ready: its form is pre-filled from the researcher's disclosure profile
-  (service/disclosures);
+* a disclosure form is shown: it starts from the researcher's disclosure profile when the viewer may have it
+  there (service/disclosures.starting_disclosure; computed for the viewer, never stored in the case);
 * a screening-results form is submitted: refused while automated hits wait for review;
 * a disclosure form is submitted: the certification is recorded for the case, and the researcher's profile
   follows what they declared (changes start follow-ups on their other active cases).
@@ -21,11 +21,20 @@ def on_tasks_ready(session: Session, case: Case, tasks: list) -> None:
     """`tasks`: the HumanTasks that have just become ready (their data may still be changed)."""
     if not tasks:
         return
-    from .disclosures import prefill_disclosure_tasks
     from .screening.procedure import screen_ready_tasks
 
     screen_ready_tasks(session, case, tasks)
-    prefill_disclosure_tasks(session, case, tasks)
+
+
+def starting_data(session: Session, actor: Actor, case: Case, item: WorkItem, task_data: dict) -> dict:
+    """What a form shows before anyone typed into it, beyond what the case holds: for this viewer only."""
+    from .disclosures import starting_disclosure
+
+    if item.form and not task_data.get("disclosure"):
+        disclosure = starting_disclosure(session, actor, case, item, task_data.get("member") or {})
+        if disclosure:
+            return {"disclosure": disclosure}
+    return {}
 
 
 def before_task_completed(session: Session, case: Case, item: WorkItem, flow, actor: Actor, data: dict) -> None:

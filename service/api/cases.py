@@ -14,10 +14,12 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Case
 
 
 def shown(case, view: View) -> dict:
-    """The case as the caller may see it: why it stopped in error only for a full view (as on its page)."""
+    """The case as the caller may see it (as on its page): why it stopped in error and the case-wide risk level
+    only for a full view."""
     body = {name: getattr(case, name) for name in CaseSchema().fields}
     if view < View.FULL:
         body["error_message"] = None
+        body["risk_level"] = None
     return body
 
 

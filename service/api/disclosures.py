@@ -85,3 +85,44 @@ class Profile(MethodView):
         """A researcher's profile: the researcher, or a security officer of an institution they belong to"""
         with services().db.reader() as session:
             return profile_body(disclosures.get_profile(session, actor(), user_id))
+
+
+class ConsentSchema(ma.Schema):
+    case_id = ma.fields.Integer()
+    case_reference = ma.fields.String()
+    case_title = ma.fields.String()
+    case_status = ma.fields.String()
+    granted = ma.fields.Boolean(metadata={"description": "the researcher lets their institution's research-security "
+                                                         "office start this case's disclosure form from the profile"})
+    granted_at = ma.fields.DateTime(allow_none=True)
+
+
+class ConsentListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ConsentSchema))
+
+
+def _consent_body(view: disclosures.ConsentView) -> dict:
+    return {"case_id": view.case_id, "case_reference": view.case_reference, "case_title": view.case_title,
+            "case_status": view.case_status, "granted": view.granted, "granted_at": view.granted_at}
+
+
+@blp.route("/me/consents")
+class MyConsents(MethodView):
+    @blp.response(200, ConsentListSchema)
+    def get(self):
+        """The cases whose team the researcher is on, each with their consent to the office's pre-fill"""
+        with services().db.reader() as session:
+            return {"items": [_consent_body(c) for c in disclosures.my_consents(session, actor())]}
+
+
+@blp.route("/me/consents/<int:case_id>")
+class MyConsent(MethodView):
+    @blp.response(200, ConsentSchema)
+    def put(self, case_id):
+        """Consent: the own institution's office may start this case's disclosure form from the profile"""
+        return _consent_body(disclosures.set_consent(services(), actor(), case_id, True))
+
+    @blp.response(200, ConsentSchema)
+    def delete(self, case_id):
+        """Withdraw the consent for this case (forms already submitted stay as they were)"""
+        return _consent_body(disclosures.set_consent(services(), actor(), case_id, False))

@@ -3,7 +3,10 @@
 * The type is detected from the bytes with libmagic (python-magic), never taken from the browser, and must
   be on the allow-list: PDF, images (no SVG), Office documents, CSV, plain text.
 * The size limit is TEJUN_MAX_UPLOAD_MB (settings.max_upload_bytes).
-* Files are stored under TEJUN_UPLOAD_DIR with a generated name; the original name is only metadata.
+* Files are stored under a generated name in the evidence store the settings choose (`storage.py`: the local
+  TEJUN_UPLOAD_DIR, or S3-compatible object storage shared by several hosts); the original name is only
+  metadata. Their SHA-256 is kept in the database and checked on every download: bytes that differ are
+  never served.
 * Uploading needs the right to work the task; downloading needs the right to see that part of the case
   (`permissions.may_download_attachment`). Each upload is an event in the case's audit chain.
 """
@@ -11,7 +14,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -25,13 +28,19 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..audit import chain
 from ..auth.actor import Actor
-from ..auth.permissions import View, case_view, may_download_attachment, may_work
+from ..auth.permissions import CaseScope, case_scope, may_download_attachment, may_work
 from ..cases.queries import visible_work_item
 from ..designer.store import model_hash
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError
 from ..models import Attachment, Case
 from ..services import Services
 from ..unit_of_work import unit_of_work
+from .storage import EvidenceCorrupt, EvidenceMissing, EvidenceStore, LocalDiskStore, build_store
+
+__all__ = ["EvidenceCorrupt", "EvidenceMissing", "EvidenceStore", "evidence_store", "for_case", "for_download",
+           "open_download", "store_upload"]
+
+log = logging.getLogger("tejun.evidence")
 
 OFFICE = {
     "application/msword",
@@ -100,8 +109,16 @@ def _read_limited(stream: BinaryIO, limit: int) -> bytes:
     return content
 
 
+def evidence_store(svc: Services) -> EvidenceStore:
+    """The store chosen at start-up (built here for Services made without one)."""
+    if svc.evidence is None:
+        svc.evidence = build_store(svc.settings)
+    return svc.evidence
+
+
 def storage_path(svc: Services, storage_name: str) -> Path:
-    return Path(svc.settings.upload_dir) / storage_name[:2] / storage_name
+    """Where the local-disk store keeps a file (whatever store is configured)."""
+    return LocalDiskStore(svc.settings.upload_dir).path(storage_name)
 
 
 def store_upload(svc: Services, actor: Actor, task_id: str, filename: str, stream: BinaryIO) -> Stored:
@@ -116,11 +133,8 @@ def store_upload(svc: Services, actor: Actor, task_id: str, filename: str, strea
                              content_type=content_type)
     digest = hashlib.sha256(content).hexdigest()
     storage_name = secrets.token_hex(20)
-    path = storage_path(svc, storage_name)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
+    store = evidence_store(svc)
+    store.put(storage_name, content, digest)
     try:
         with unit_of_work(svc) as session:
             item, case = visible_work_item(session, actor, task_id)
@@ -144,30 +158,38 @@ def store_upload(svc: Services, actor: Actor, task_id: str, filename: str, strea
             )
             stored = Stored(attachment.public_id, name, len(content), content_type)
     except BaseException:
-        path.unlink(missing_ok=True)
+        store.delete(storage_name)
         raise
     return stored
 
 
-def for_download(session: Session, svc: Services, actor: Actor, public_id: str) -> tuple[Attachment, Path]:
-    """The attachment and where its bytes are, when the actor may have them (else NotFound)."""
+def for_download(session: Session, svc: Services, actor: Actor, public_id: str) -> Attachment:
+    """The attachment, when the actor may have it (else NotFound); `open_download` then gives its bytes."""
     attachment = session.scalars(select(Attachment).where(Attachment.public_id == str(public_id))).first()
     if attachment is None:
         raise NotFound(N_("no such file"))
-    case = session.get(Case, attachment.case_id)
-    view = case_view(actor, case) if case is not None else View.NONE
-    if not may_download_attachment(actor, view, attachment.organization_id, attachment.uploaded_by_id):
+    scope = case_scope(actor, session.get(Case, attachment.case_id))
+    if not may_download_attachment(actor, scope, attachment.organization_id, attachment.uploaded_by_id):
         raise NotFound(N_("no such file"))
-    path = storage_path(svc, attachment.storage_name)
-    if not path.is_file():
-        raise NotFound(N_("the file is no longer stored"))
-    return attachment, path
+    return attachment
 
 
-def for_case(session: Session, actor: Actor, case: Case, view: View) -> list[Attachment]:
+def open_download(svc: Services, attachment: Attachment) -> BinaryIO:
+    """The attachment's bytes, read whole and checked against the SHA-256 kept at upload: a seekable file at
+    offset 0 (the caller closes it). EvidenceMissing (404) when the store lost them, EvidenceCorrupt (500,
+    logged) when they differ: then nothing is served."""
+    try:
+        return evidence_store(svc).open_verified(attachment.storage_name, attachment.sha256)
+    except EvidenceCorrupt:
+        log.error("attachment %s (case %s, %r) is not served: its bytes differ from the SHA-256 kept at upload",
+                  attachment.public_id, attachment.case_id, attachment.original_filename)
+        raise
+
+
+def for_case(session: Session, actor: Actor, case: Case, scope: CaseScope) -> list[Attachment]:
     """The case's files the actor may download, newest first."""
     rows = session.scalars(
         select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.uploaded_at.desc(),
                                                                           Attachment.id.desc())
     ).all()
-    return [a for a in rows if may_download_attachment(actor, view, a.organization_id, a.uploaded_by_id)]
+    return [a for a in rows if may_download_attachment(actor, scope, a.organization_id, a.uploaded_by_id)]

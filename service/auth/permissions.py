@@ -12,6 +12,7 @@ The rules, by role (docs/security.md has the full matrix, role × organization k
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 from sqlalchemy import and_, exists, false, or_, select, true
@@ -32,22 +33,69 @@ class View(IntEnum):
     FULL = 3  # the FA, the lead institution, auditors in scope
 
 
-def case_view(actor: Actor, case: Case) -> View:
+# Roles that make an organization's people see that organization's part of a case it is a party to: an
+# institution's office (a partner's own part) and a ministry's officers (the consultations routed to it).
+PART_ROLES = (*LEAD_STAFF, *MINISTRY_ROLES)
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    """What one actor may see of one case: the view, and which organizations' parts of it.
+
+    A part of a case (a task, a submitted step, an evidence file, a team list, a certification) belongs to the
+    organization it was routed to. Whether a person sees it is decided by their role *in that organization*
+    (a security officer or institution administrator of a partner institution, an officer of a consulted
+    ministry), never by a membership they hold elsewhere: a researcher of the lead institution who is also a
+    partner's security officer sees the partner's part as the partner does, and nothing more of the lead's.
+    """
+
+    view: View
+    # organizations whose parts a PART view covers; FULL covers every part, SUMMARY and NONE none
+    part_orgs: frozenset[int] = frozenset()
+    user_id: int | None = None
+
+    def sees(self, organization_id: int | None) -> bool:
+        """May the actor see what was done by or for this organization inside the case?"""
+        if self.view >= View.FULL:
+            return True
+        return self.view >= View.PART and organization_id is not None and organization_id in self.part_orgs
+
+    def sees_any(self, organization_ids) -> bool:
+        return any(self.sees(org) for org in organization_ids)
+
+    @property
+    def full(self) -> bool:
+        return self.view >= View.FULL
+
+
+NO_SCOPE = CaseScope(View.NONE)
+
+
+def case_scope(actor: Actor, case: Case | None) -> CaseScope:
+    """The one rule for what of a case an actor sees (pages, API, timeline, evidence, profiles, lists)."""
+    if case is None:
+        return NO_SCOPE
     if actor.is_system:
-        return View.FULL
+        return CaseScope(View.FULL, user_id=actor.user_id)
     for grant in actor.grants:
         if grant.role == "auditor" and (grant.scope == "all" or grant.organization_id == case.funding_agency_id):
-            return View.FULL
+            return CaseScope(View.FULL, user_id=actor.user_id)
     if case.funding_agency_id in actor.orgs_with(*FA_ROLES):
-        return View.FULL
+        return CaseScope(View.FULL, user_id=actor.user_id)
     if case.lead_institution_id is not None and case.lead_institution_id in actor.orgs_with(*LEAD_STAFF):
-        return View.FULL
-    party_orgs = {p.organization_id for p in case.parties}
-    if party_orgs & actor.orgs_with(*LEAD_STAFF, *MINISTRY_ROLES):
-        return View.PART
-    if actor.user_id is not None and "researcher" in actor.roles:
-        return View.SUMMARY if _is_member(case, actor) else View.NONE
-    return View.NONE
+        return CaseScope(View.FULL, user_id=actor.user_id)
+    # a party organization counts only where the actor holds a part-seeing role in that very organization
+    part = frozenset({p.organization_id for p in case.parties} & actor.orgs_with(*PART_ROLES))
+    part -= {case.lead_institution_id, case.funding_agency_id}
+    if part:
+        return CaseScope(View.PART, part, actor.user_id)
+    if actor.user_id is not None and "researcher" in actor.roles and _is_member(case, actor):
+        return CaseScope(View.SUMMARY, user_id=actor.user_id)
+    return CaseScope(View.NONE, user_id=actor.user_id)
+
+
+def case_view(actor: Actor, case: Case) -> View:
+    return case_scope(actor, case).view
 
 
 def _is_member(case: Case, actor: Actor) -> bool:
@@ -61,6 +109,23 @@ def _is_member(case: Case, actor: Actor) -> bool:
             select(exists().where(CaseMember.case_id == case.id, CaseMember.user_id == actor.user_id))
         )
     )
+
+
+def full_view_clause(actor: Actor):
+    """A SQL condition on `Case`: the cases `case_scope` shows the actor in FULL (for lists' per-row detail)."""
+    if actor.is_system:
+        return true()
+    clauses = []
+    for grant in actor.grants:
+        if grant.role == "auditor":
+            clauses.append(true() if grant.scope == "all" else Case.funding_agency_id == grant.organization_id)
+    fa = actor.orgs_with(*FA_ROLES)
+    if fa:
+        clauses.append(Case.funding_agency_id.in_(fa))
+    lead = actor.orgs_with(*LEAD_STAFF)
+    if lead:
+        clauses.append(Case.lead_institution_id.in_(lead))
+    return or_(*clauses) if clauses else false()
 
 
 def visible_cases_clause(actor: Actor):
@@ -77,26 +142,13 @@ def visible_cases_clause(actor: Actor):
     lead = actor.orgs_with(*LEAD_STAFF)
     if lead:
         clauses.append(Case.lead_institution_id.in_(lead))
-    party = actor.orgs_with(*LEAD_STAFF, *MINISTRY_ROLES)
+    party = actor.orgs_with(*PART_ROLES)
     if party:
         clauses.append(
             exists().where(CaseParty.case_id == Case.id, CaseParty.organization_id.in_(party))
         )
     if actor.user_id is not None and "researcher" in actor.roles:
         clauses.append(exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == actor.user_id))
-    return or_(*clauses) if clauses else false()
-
-
-def visible_items_clause(actor: Actor, case_view_level: View | None = None):
-    """Work items the actor may see: those routed to an organization and role they hold, or to them."""
-    if actor.is_system:
-        return true()
-    clauses = [WorkItem.assignee_id == actor.user_id] if actor.user_id is not None else []
-    for grant in actor.grants:
-        if grant.role in FA_ROLES | MINISTRY_ROLES | set(LEAD_STAFF):
-            clauses.append(WorkItem.organization_id == grant.organization_id)
-    if case_view_level is not None and case_view_level >= View.FULL:
-        clauses.append(true())
     return or_(*clauses) if clauses else false()
 
 
@@ -172,21 +224,8 @@ def open_items_for(actor: Actor):
     return or_(WorkItem.assignee_id == actor.user_id, routed_to_roles(actor))
 
 
-def may_see_part(actor: Actor, view: View, organization_ids: set[int] | frozenset[int]) -> bool:
-    """Inside a case the actor may see: may they see what was done by or for these organizations?
-
-    The lead institution, the FA and auditors (FULL) see everything; a partner institution or a consulted
-    ministry (PART) sees what concerns its own organization; researchers (SUMMARY) see none of it.
-    """
-    if view >= View.FULL:
-        return True
-    if view >= View.PART:
-        return bool(set(organization_ids) & actor.organization_ids)
-    return False
-
-
-def may_download_attachment(actor: Actor, view: View, organization_id: int, uploaded_by_id: int | None) -> bool:
+def may_download_attachment(actor: Actor, scope: CaseScope, organization_id: int, uploaded_by_id: int | None) -> bool:
     """Evidence files: whoever may see that part of the case, and the person who uploaded the file."""
     if actor.user_id is not None and uploaded_by_id == actor.user_id:
         return True
-    return may_see_part(actor, view, {organization_id})
+    return scope.sees(organization_id)

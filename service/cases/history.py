@@ -1,8 +1,8 @@
 """Reads behind the case page: what was done at each step, who did what and when, and the diagrams.
 
-Everything is scoped by the actor's view of the case (`permissions.case_view`): the lead institution, the
-funding agency and auditors see it all; a partner institution or consulted ministry sees what people of its
-own organization did; researchers see the summary only.
+Everything is scoped by the actor's view of the case (`permissions.case_scope`): the lead institution, the
+funding agency and auditors see it all; a partner institution or consulted ministry sees the steps routed to
+its own organization (`task_routes`), whoever did them; researchers see the summary only.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..auth.actor import Actor
-from ..auth.permissions import View, may_see_part
+from ..auth.permissions import CaseScope, View
 from ..designer.store import form_json, specs_for, version_files
-from ..models import Case, Event, Membership, User, WorkItem
+from ..models import Case, Event, TaskRoute, User, WorkItem
 from .routing import task_titles
 
 # events people care about (engine bookkeeping such as `engine_steps` stays in the audit log)
@@ -142,41 +141,40 @@ class Entry:
     actor: str
 
 
-def _orgs_of(session: Session, user_ids: set[int]) -> dict[int, set[int]]:
-    if not user_ids:
-        return {}
-    orgs: dict[int, set[int]] = {}
-    for user_id, org_id in session.execute(
-        select(Membership.user_id, Membership.organization_id).where(Membership.user_id.in_(user_ids))
-    ):
-        orgs.setdefault(user_id, set()).add(org_id)
-    return orgs
+def task_organizations(session: Session, case_id: int) -> dict[str, int]:
+    """Each routed task of the case: the organization it went to (open tasks and done ones)."""
+    routes = dict(session.execute(select(TaskRoute.task_id, TaskRoute.organization_id)
+                                  .where(TaskRoute.case_id == case_id)).all())
+    routes.update(session.execute(select(WorkItem.task_id, WorkItem.organization_id)
+                                  .where(WorkItem.case_id == case_id)).all())
+    return routes
 
 
-def history(session: Session, actor: Actor, case: Case, view: View, lang: str) -> list[Entry]:
-    """The case's timeline events the actor may see, oldest first, with step titles and people's names."""
-    if view < View.PART:
+def history(session: Session, scope: CaseScope, case: Case, lang: str) -> list[Entry]:
+    """The case's timeline events the actor may see, oldest first, with step titles and people's names.
+
+    A full view sees every event; a part view only the events of tasks routed to its organizations (events
+    that belong to no task, such as the case being opened, are the lead's and the FA's)."""
+    if scope.view < View.PART:
         return []
     events = session.scalars(
         select(Event).where(Event.case_id == case.id, Event.action.in_(TIMELINE_ACTIONS)).order_by(Event.seq)
     ).all()
+    if not scope.full:
+        routes = task_organizations(session, case.id)
+        events = [e for e in events if e.task_id and scope.sees(routes.get(e.task_id))]
     user_ids = {e.actor_id for e in events if e.actor_id is not None}
     names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) \
         if user_ids else {}
-    orgs = _orgs_of(session, user_ids) if view < View.FULL else {}
     found = model_map(session, case.model_version_id, case.process_id)
-    entries = []
-    for event in events:
-        if view < View.FULL and not may_see_part(actor, view, orgs.get(event.actor_id, set())):
-            continue
-        entries.append(Entry(
-            event, found.title(session, case.model_version_id, event.element_id, lang),
-            names.get(event.actor_id) or event.actor_name,
-        ))
-    return entries
+    return [
+        Entry(event, found.title(session, case.model_version_id, event.element_id, lang),
+              names.get(event.actor_id) or event.actor_name)
+        for event in events
+    ]
 
 
-def open_items(session: Session, actor: Actor, case: Case, view: View) -> list[WorkItem]:
+def open_items(session: Session, scope: CaseScope, case: Case) -> list[WorkItem]:
     """The case's open tasks the actor may see: all (FULL), their organization's (PART), their own."""
     items = session.scalars(
         select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.due_at.is_(None), WorkItem.due_at,
@@ -184,8 +182,26 @@ def open_items(session: Session, actor: Actor, case: Case, view: View) -> list[W
     ).all()
     return [
         item for item in items
-        if may_see_part(actor, view, {item.organization_id}) or item.assignee_id == actor.user_id
+        if scope.sees(item.organization_id) or (scope.user_id is not None and item.assignee_id == scope.user_id)
     ]
+
+
+def visible_team(scope: CaseScope, case: Case, members: list, partners: list) -> dict:
+    """The roster as the actor may see it: all of it (FULL), a partner's own team (PART), nothing else.
+
+    The lead's team belongs to the lead institution; each partner's team to that partner."""
+    if scope.full:
+        return {"members": members, "partners": partners}
+    return {"members": [], "partners": [p for p in partners if isinstance(p, dict)
+                                        and _as_int(p.get("organization_id")) is not None
+                                        and scope.sees(_as_int(p.get("organization_id")))]}
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass

@@ -8,13 +8,25 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..auth.actor import Actor
-from ..auth.permissions import View, case_view, may_assign, may_send, may_work, visible_cases_clause
+from ..auth.permissions import (
+    CaseScope,
+    View,
+    case_scope,
+    case_view,
+    full_view_clause,
+    may_assign,
+    may_send,
+    may_work,
+    visible_cases_clause,
+)
 from ..auth.roles import LaneError, parse_lane
 from ..designer.store import form_json, specs_for
 from ..engine.runtime import CaseWorkflow, TaskNotReady
 from ..errors import N_, NotFound
 from ..forms.schema import localize, localize_ui
 from ..models import Case, CaseState, WorkItem
+from ..task_hooks import starting_data
+from . import messages as case_messages
 from .forms import expanded_schema
 
 CASE_SORTS = {"updated": Case.updated_at.desc(), "created": Case.created_at.desc(), "reference": Case.reference}
@@ -26,6 +38,9 @@ class CasePage:
     total: int
     page: int
     per_page: int
+    # the listed cases the actor sees in FULL: only those show their risk level (a partner, a ministry and a
+    # team researcher see status, stage and outcome)
+    full_ids: frozenset[int] = frozenset()
 
 
 def list_cases(
@@ -52,20 +67,30 @@ def list_cases(
         select(Case).where(*where).order_by(CASE_SORTS.get(sort, CASE_SORTS["updated"]), Case.id.desc())
         .offset((max(page, 1) - 1) * per_page).limit(per_page)
     ).all()
-    return CasePage(list(items), total, max(page, 1), per_page)
+    ids = [c.id for c in items]
+    full = frozenset(session.scalars(select(Case.id).where(Case.id.in_(ids), full_view_clause(actor)))) if ids \
+        else frozenset()
+    return CasePage(list(items), total, max(page, 1), per_page, full)
 
 
 def get_case(session: Session, actor: Actor, case_id: int, at_least: View = View.SUMMARY) -> tuple[Case, View]:
+    case, scope = scoped_case(session, actor, case_id, at_least)
+    return case, scope.view
+
+
+def scoped_case(session: Session, actor: Actor, case_id: int,
+                at_least: View = View.SUMMARY) -> tuple[Case, CaseScope]:
+    """The case and what of it the actor sees (`permissions.case_scope`); NotFound below `at_least`."""
     case = session.get(Case, case_id)
-    view = case_view(actor, case) if case is not None else View.NONE
-    if view < at_least:
+    scope = case_scope(actor, case)
+    if scope.view < at_least:
         raise NotFound(N_("no such case"))
-    return case, view
+    return case, scope
 
 
-# case events people send from the case page; the others (`screening_hit`, `disclosure_changed`) come from
-# tejun itself (service/followups)
-PAGE_MESSAGES = ("withdraw", "member_added", "partner_added")
+# case events people send from the case page: the registry's messages not reserved to tejun itself (which sends
+# `screening_hit` and `disclosure_changed` through service/followups)
+PAGE_MESSAGES = case_messages.sent_by_people()
 
 
 def case_actions(actor: Actor, case: Case, flow: CaseWorkflow) -> list[str]:
@@ -73,6 +98,7 @@ def case_actions(actor: Actor, case: Case, flow: CaseWorkflow) -> list[str]:
     if case.status != "running" or case_view(actor, case) < View.PART:
         return []
     offered = set()
+    registry = case_messages.registry()
     for message in flow.waiting_messages():
         if message.name not in PAGE_MESSAGES or not message.lane:
             continue
@@ -80,7 +106,7 @@ def case_actions(actor: Actor, case: Case, flow: CaseWorkflow) -> list[str]:
             role = parse_lane(message.lane)[0]
         except LaneError:
             continue
-        if may_send(actor, case, role):
+        if may_send(actor, case, role) and registry[message.name].may_send(actor, case):
             offered.add(message.name)
     return [name for name in PAGE_MESSAGES if name in offered]
 
@@ -121,6 +147,7 @@ def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") ->
         ui_schema = form_json(session, case.model_version_id, ui_name) if ui_name else None
         fields = set((schema or {}).get("properties") or {})
         spec_props = {key: task.data[key] for key in fields if key in task.data}
+        spec_props.update(starting_data(session, actor, case, item, task.data))
     data = {**spec_props, **(item.draft or {})}
     return {
         "item": item,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..auth.roles import LaneError, parse_lane
 from ..designer.store import form_json
 from ..engine.runtime import CaseWorkflow, EngineError, HumanTask
-from ..models import PRIORITIES, Case, CaseMember, CaseParty, Membership, Organization, User, WorkItem
+from ..models import PRIORITIES, Case, CaseMember, CaseParty, Membership, Organization, TaskRoute, User, WorkItem
 from ..task_hooks import on_tasks_ready
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -88,6 +88,20 @@ def _assignee_for(session: Session, flow: CaseWorkflow, task: HumanTask, org_id:
     )
 
 
+def _named_member(session: Session, task: HumanTask, org_id: int) -> int | None:
+    """The roster member a task is about (`member.username` in its data), when they belong to the organization
+    the task is routed to: a roster cannot put people of other institutions on a case's team."""
+    member = task.data.get("member")
+    username = member.get("username") if isinstance(member, dict) else None
+    if not username:
+        return None
+    return session.scalar(
+        select(User.id).join(Membership)
+        .where(User.username == str(username), User.active.is_(True), Membership.organization_id == org_id)
+        .limit(1)
+    )
+
+
 def build_item(session: Session, case: Case, flow: CaseWorkflow, task: HumanTask, now: datetime) -> WorkItem:
     try:
         role, scope = parse_lane(task.lane)
@@ -99,10 +113,12 @@ def build_item(session: Session, case: Case, flow: CaseWorkflow, task: HumanTask
     form = task.properties.get("formJsonSchemaFilename")
     title, title_en = task_titles(form_json(session, case.model_version_id, form), task.name)
     assignee_id = _assignee_for(session, flow, task, org_id)
-    if assignee_id is not None and not session.scalar(
-        select(CaseMember.id).where(CaseMember.case_id == case.id, CaseMember.user_id == assignee_id)
-    ):
-        session.add(CaseMember(case_id=case.id, user_id=assignee_id))
+    for member_id in {assignee_id, _named_member(session, task, org_id)} - {None}:
+        # on the team: sees the case's summary, and may consent to their office pre-filling their disclosure
+        if not session.scalar(
+            select(CaseMember.id).where(CaseMember.case_id == case.id, CaseMember.user_id == member_id)
+        ):
+            session.add(CaseMember(case_id=case.id, user_id=member_id))
     return WorkItem(
         case_id=case.id,
         task_id=task.task_id,
@@ -142,11 +158,23 @@ def refresh_work_items(
         session.execute(delete(WorkItem).where(WorkItem.id.in_(gone)))
     created = [build_item(session, case, flow, task, now) for tid, task in ready.items() if tid not in existing]
     session.add_all(created)
+    _keep_routes(session, case, created, now)
     new_tasks = [ready[item.task_id] for item in created]
     if before_hooks is not None:
         before_hooks(new_tasks)
     on_tasks_ready(session, case, new_tasks)  # screening, disclosure pre-fill
     return created
+
+
+def _keep_routes(session: Session, case: Case, created: list[WorkItem], now: datetime) -> None:
+    """Remember where each new task went, for after it is done (a retried or migrated case re-routes the same
+    task ids: those keep their first route)."""
+    if not created:
+        return
+    ids = [i.task_id for i in created]
+    known = set(session.scalars(select(TaskRoute.task_id).where(TaskRoute.task_id.in_(ids))))
+    session.add_all(TaskRoute(task_id=i.task_id, case_id=case.id, organization_id=i.organization_id, role=i.role,
+                              routed_at=now) for i in created if i.task_id not in known)
 
 
 def refresh_case(case: Case, flow: CaseWorkflow, now: datetime) -> None:

@@ -3,9 +3,13 @@
 * The profile is the `disclosure` object of `forms/disclosure.schema.json` without its certification (consent,
   certified, date), which belongs to one case. Only the researcher edits their own profile (API, the
   /disclosure page, or by submitting a disclosure task themselves); the security officers of an institution
-  the researcher belongs to may read it.
-* When a disclosure task becomes ready for a roster member with a tejun account, its form is pre-filled from
-  the member's profile, certification left empty: the researcher re-certifies for this case.
+  the researcher belongs to may read it, and sees the certifications of the parts of cases it may see.
+* A disclosure form starts from the member's profile (certification left empty: the researcher re-certifies for
+  this case) only for the people who may have that profile in it (`starting_disclosure`): the researcher
+  themselves, or the research-security office of the institution the task is routed to when the researcher
+  belongs to that institution and has consented for this case (`grant_consent`). The pre-fill is computed
+  when the form is shown, never stored in the case: nothing of the profile enters the case (its workflow
+  data, its event log) until someone entitled to it submits the form.
 * Submitting a disclosure task records a certification (case, member, date, profile version, who filled it).
   Submitted by the researcher, it also becomes their profile.
 * A change to the profile (other than from that case) is a `disclosure_changed` follow-up on every running case
@@ -23,12 +27,21 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..audit import chain
-from ..auth.actor import SYSTEM, Actor
+from ..auth.actor import Actor
+from ..auth.permissions import case_scope, may_work
 from ..designer.store import form_json, latest_published, model_hash
 from ..engine.runtime import TaskNotReady
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..forms.schema import validate
-from ..models import Case, DisclosureCertification, DisclosureProfile, Membership, User, WorkItem
+from ..models import (
+    Case,
+    DisclosureCertification,
+    DisclosureConsent,
+    DisclosureProfile,
+    Membership,
+    User,
+    WorkItem,
+)
 from ..notifications import notify
 from ..services import Services
 from ..unit_of_work import unit_of_work
@@ -105,6 +118,10 @@ def get_profile(session: Session, actor: Actor, user_id: int) -> ProfileView:
         .where(DisclosureCertification.user_id == user_id)
         .order_by(DisclosureCertification.recorded_at.desc(), DisclosureCertification.id.desc())
     ).all()
+    if actor.user_id != user_id and not actor.is_system:
+        # another reader sees a certification only where they see that part of the case (per organization)
+        cases = {c.case_id: session.get(Case, c.case_id) for c, *_ in rows}
+        rows = [row for row in rows if case_scope(actor, cases[row[0].case_id]).sees(row[0].organization_id)]
     certifications = [
         {"case_id": c.case_id, "case_reference": ref, "case_title": title, "case_status": status,
          "member_id": c.member_id, "certification_date": c.certification_date, "profile_version": c.profile_version,
@@ -207,29 +224,111 @@ def _follow_up_on_cases(session: Session, actor: Actor, user_id: int, version: i
     return started
 
 
+# -- consent and pre-fill ------------------------------------------------------------------------------------
+def _consented(session: Session, user_id: int, case_id: int) -> bool:
+    return session.scalar(select(DisclosureConsent.id).where(
+        DisclosureConsent.user_id == user_id, DisclosureConsent.case_id == case_id,
+        DisclosureConsent.revoked_at.is_(None))) is not None
+
+
+def starting_disclosure(session: Session, actor: Actor, case: Case, item: WorkItem, member: dict) -> dict | None:
+    """The profile part a disclosure form starts from for this viewer, or None.
+
+    Only from the profile of a person who belongs to the institution the task is routed to (one of the case's
+    institutions), and only for that person, or for someone who works the task in that institution's
+    research-security office while the person consents for this case."""
+    username = (member or {}).get("username") if isinstance(member, dict) else None
+    if not username or item.form != DISCLOSURE_FORM:
+        return None
+    user = session.scalars(select(User).where(User.username == str(username), User.active.is_(True))).first()
+    if user is None:
+        return None
+    if item.organization_id not in _case_institutions(case):
+        return None
+    belongs = session.scalar(select(Membership.id).where(Membership.user_id == user.id,
+                                                         Membership.organization_id == item.organization_id))
+    if belongs is None:
+        return None
+    if actor.user_id != user.id:
+        office = may_work(actor, item) and actor.has("security_officer", item.organization_id)
+        if not (office and _consented(session, user.id, case.id)):
+            return None
+    profile = session.scalars(select(DisclosureProfile).where(DisclosureProfile.user_id == user.id)).first()
+    return profile_part(profile.data) if profile is not None and profile.data else None
+
+
+def _case_institutions(case: Case) -> set[int]:
+    orgs = {p.organization_id for p in case.parties if p.role != "ministry"}
+    if case.lead_institution_id is not None:
+        orgs.add(case.lead_institution_id)
+    return orgs
+
+
+@dataclass
+class ConsentView:
+    case_id: int
+    case_reference: str
+    case_title: str
+    case_status: str
+    granted: bool
+    granted_at: object = None
+
+
+def my_consents(session: Session, actor: Actor) -> list[ConsentView]:
+    """The cases whose team the researcher is on, each with whether they consent to the office's pre-fill."""
+    from ..models import CaseMember
+
+    if actor.user_id is None:
+        return []
+    cases = session.execute(
+        select(Case.id, Case.reference, Case.title, Case.status).join(CaseMember, CaseMember.case_id == Case.id)
+        .where(CaseMember.user_id == actor.user_id).order_by(Case.id.desc()).distinct()
+    ).all()
+    granted = {c.case_id: c for c in session.scalars(select(DisclosureConsent).where(
+        DisclosureConsent.user_id == actor.user_id, DisclosureConsent.revoked_at.is_(None)))}
+    return [ConsentView(cid, ref, title, status, cid in granted,
+                        granted[cid].granted_at if cid in granted else None)
+            for cid, ref, title, status in cases]
+
+
+def set_consent(svc: Services, actor: Actor, case_id: int, granted: bool) -> ConsentView:
+    """The researcher lets (or no longer lets) their institution's office start this case's disclosure form
+    from their profile. Only for a case whose team they are on (else NotFound); an event in their stream."""
+    from ..models import CaseMember
+
+    with unit_of_work(svc) as session:
+        if actor.user_id is None:
+            raise NotFound(N_("no such case"))
+        case = session.get(Case, case_id)
+        on_team = case is not None and session.scalar(select(CaseMember.id).where(
+            CaseMember.case_id == case_id, CaseMember.user_id == actor.user_id)) is not None
+        if not on_team:
+            raise NotFound(N_("no such case"))
+        row = session.scalars(select(DisclosureConsent).where(DisclosureConsent.user_id == actor.user_id,
+                                                              DisclosureConsent.case_id == case_id)).first()
+        now = clock.now()
+        changed = False
+        if granted and (row is None or row.revoked_at is not None):
+            if row is None:
+                row = DisclosureConsent(user_id=actor.user_id, case_id=case_id, granted_at=now)
+                session.add(row)
+            else:
+                row.granted_at, row.revoked_at = now, None
+            changed = True
+        elif not granted and row is not None and row.revoked_at is None:
+            row.revoked_at = now
+            changed = True
+        if changed:
+            session.flush()
+            chain.append(session, stream=f"user:{actor.user_id}",
+                         action="disclosure_consent_granted" if granted else "disclosure_consent_revoked",
+                         actor_id=actor.user_id, actor_name=actor.username,
+                         data={"user_id": actor.user_id, "case_id": case_id})
+        return ConsentView(case.id, case.reference, case.title, case.status, granted,
+                           row.granted_at if (row is not None and granted) else None)
+
+
 # -- hooks (service/task_hooks.py) ---------------------------------------------------------------------------
-def prefill_disclosure_tasks(session: Session, case: Case, tasks) -> None:
-    """Pre-fill newly ready disclosure forms from the member's profile (certification left for this case)."""
-    for task in tasks:
-        if task.properties.get("formJsonSchemaFilename") != DISCLOSURE_FORM:
-            continue
-        member = task.data.get("member") or {}
-        username = member.get("username")
-        if not username:
-            continue
-        profile = session.scalars(
-            select(DisclosureProfile).join(User, User.id == DisclosureProfile.user_id).where(User.username == username)
-        ).first()
-        if profile is None or not profile.data:
-            continue
-        task.data["disclosure"] = profile_part(profile.data)
-        chain.append(session, stream=chain.case_stream(case.id), case_id=case.id, action="disclosure_prefilled",
-                     actor_id=SYSTEM.user_id, actor_name=SYSTEM.username, task_id=task.task_id,
-                     model_hash=model_hash(session, case.model_version_id),
-                     data={"member_id": member.get("member_id"), "username": username,
-                           "profile_version": profile.version})
-
-
 def record_disclosure_certification(session: Session, case: Case, item: WorkItem, flow, actor: Actor,
                                     data: dict) -> None:
     if item.form != DISCLOSURE_FORM:
@@ -259,6 +358,7 @@ def record_disclosure_certification(session: Session, case: Case, item: WorkItem
         member_id=str(member.get("member_id") or "")[:64], task_id=item.task_id,
         certification_date=certification_date, profile_version=profile.version if (profile and by_self) else None,
         filled_by="self" if by_self else "security_office", recorded_by_id=actor.user_id, recorded_at=clock.now(),
+        organization_id=item.organization_id,
     )
     session.add(row)
     chain.append(session, stream=chain.case_stream(case.id), case_id=case.id, action="disclosure_certified",

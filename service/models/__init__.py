@@ -5,7 +5,7 @@ from .attachment import Attachment
 from .audit import AuditAnchor
 from .base import Base
 from .case import Case, CaseMember, CaseParty, CaseState
-from .disclosure import DisclosureCertification, DisclosureProfile
+from .disclosure import DisclosureCertification, DisclosureConsent, DisclosureProfile
 from .event import Event, EventStream
 from .followup import PendingFollowUp
 from .migration_job import MigrationJob
@@ -15,7 +15,8 @@ from .organization import ApiToken, Membership, Organization, User
 from .program import Call, Program, program_areas
 from .reference import MitigationMeasure, RiskLevel, TechnologyArea, TechnologyAreaList
 from .screening import ScreeningEntry, ScreeningHit, ScreeningSnapshot, ScreeningSubject
-from .work_item import PRIORITIES, WorkItem
+from .user_session import UserSession
+from .work_item import PRIORITIES, TaskRoute, WorkItem
 
 __all__ = [
     "AuditAnchor",
@@ -23,6 +24,7 @@ __all__ = [
     "Attachment",
     "LoginThrottle",
     "UserIdentity",
+    "UserSession",
     "ApiToken",
     "Base",
     "Call",
@@ -47,6 +49,8 @@ __all__ = [
     "TechnologyAreaList",
     "User",
     "WorkItem",
+    "TaskRoute",
+    "DisclosureConsent",
     "DisclosureCertification",
     "DisclosureProfile",
     "PendingFollowUp",

@@ -47,3 +47,19 @@ class DisclosureCertification(Base):
     filled_by: Mapped[str] = mapped_column(String(16))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
+    # the institution the disclosure task was routed to: the part of the case the certification belongs to
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+
+
+class DisclosureConsent(Base):
+    """A researcher lets the research-security office of their own institution start that case's disclosure
+    form from their profile (service/disclosures). Revoked consent keeps its row (`revoked_at`)."""
+
+    __tablename__ = "disclosure_consents"
+    __table_args__ = (UniqueConstraint("user_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    granted_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -53,3 +53,16 @@ class WorkItem(Base):
 
     case: Mapped[Case] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+
+class TaskRoute(Base):
+    """Which organization and role each human task of a case was routed to, kept after the task is done:
+    a completed step belongs to the organization it was routed to (`permissions.CaseScope`)."""
+
+    __tablename__ = "task_routes"
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    routed_at: Mapped[datetime]

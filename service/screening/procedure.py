@@ -571,6 +571,9 @@ def case_screening(session: Session, actor: Actor, case_id: int) -> dict:
         raise NotFound("no such case")
     snapshots = current_snapshots(session, case.lead_institution_id)
     hits = current_hits(session, case)
+    if not sees_own_lists(actor, case):
+        snapshots = [s for s in snapshots if s.organization_id is None]
+        hits = [_without_list_details(h) if h.source == "institution_list" else h for h in hits]
     subjects = list(session.scalars(select(ScreeningSubject).where(ScreeningSubject.case_id == case.id)
                                     .order_by(ScreeningSubject.id)))
     by_subject: dict[int, list[ScreeningHit]] = {}
@@ -583,6 +586,36 @@ def case_screening(session: Session, actor: Actor, case_id: int) -> dict:
         "subjects": [{"subject": s, "hits": by_subject.get(s.id, [])} for s in subjects],
         "open_hits": sum(1 for h in hits if h.decision is None),
     }
+
+
+def sees_own_lists(actor: Actor, case: Case) -> bool:
+    """An institution's own restricted-party list is that institution's: its staff, auditors of the case and
+    the system see its entries and the evidence of a hit on it; the FA sees that the subject matched the
+    institution's own list and the institution's decision (relation, reason), not the entry or the list."""
+    if actor.is_system or any(g.role == "auditor" for g in actor.grants):
+        return case_view(actor, case) >= View.FULL
+    return case.lead_institution_id is not None and any(
+        actor.has(role, case.lead_institution_id) for role in ("security_officer", "institution_admin"))
+
+
+class _MaskedHit:
+    """A hit on an institution's own list as the FA sees it: everything of the entry withheld."""
+
+    def __init__(self, hit: ScreeningHit):
+        for name in ("id", "case_id", "subject_ref_id", "snapshot_id", "source", "score", "classification",
+                     "suggested_relation", "suggested_end_year", "found_by", "found_at", "decision",
+                     "listed_relation", "past_affiliation_end_year", "reason", "reviewer_id", "reviewer_name",
+                     "reviewed_at", "carried_from_id", "subject"):
+            setattr(self, name, getattr(hit, name))
+        self.entry_id, self.entry_key, self.content_hash = None, "", ""
+        self.entry_name = "—"
+        subject = (hit.evidence or {}).get("subject") or {}
+        self.evidence = {"list": {"list_date": None, "countries": [], "programs": []}, "subject": subject,
+                         "entry": {"name": "—", "label": "", "form": "", "normalizations": []}, "withheld": True}
+
+
+def _without_list_details(hit: ScreeningHit) -> _MaskedHit:
+    return _MaskedHit(hit)
 
 
 # -- re-screening after an import -----------------------------------------------------------------------------
@@ -718,6 +751,7 @@ def snapshots_overview(session: Session, actor: Actor = SYSTEM) -> list[Screenin
     of that institution (and auditors of every case, and the system)."""
     query = select(ScreeningSnapshot).order_by(ScreeningSnapshot.id.desc())
     if not actor.is_system and not any(g.role == "auditor" and g.scope == "all" for g in actor.grants):
-        query = query.where(ScreeningSnapshot.organization_id.is_(None)
-                            | ScreeningSnapshot.organization_id.in_(actor.organization_ids))
+        # by role in that institution (its office), not by any membership there
+        query = query.where(ScreeningSnapshot.organization_id.is_(None) | ScreeningSnapshot.organization_id.in_(
+            actor.orgs_with("security_officer", "institution_admin")))
     return list(session.scalars(query))

@@ -4,7 +4,7 @@
 | --- | --- |
 | GET /cases/<id>                         | `case_view` >= SUMMARY (else 404); what is shown depends on the view; |
 |                                         | the actions panel offers the events the case waits for that one may send |
-| GET /cases/<id>/diagram/<process>.bpmn | `case_view` >= PART, and the process belongs to the case's model |
+| GET /cases/<id>/diagram/<process>.bpmn | `case_view` FULL, and the process belongs to the case's model |
 | GET /attachments/<id>                   | `may_download_attachment` (else 404) |
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from ..attachments import for_case, for_download
+from ..attachments import for_case, for_download, open_download
 from ..auth.permissions import View
 from ..cases import history, queries
 from ..queues import lookups
@@ -34,27 +34,28 @@ def render_case(case_id: int, action: dict | None = None) -> str:
     actor = current_user.actor
     lang = labels.lang()
     with services().db.reader() as session:
-        case, view = queries.get_case(session, actor, case_id, View.SUMMARY)
+        case, scope = queries.scoped_case(session, actor, case_id, View.SUMMARY)
+        view = scope.view
         found = history.model_map(session, case.model_version_id, case.process_id)
         process_id = request.args.get("process") or case.process_id
         if process_id not in found.process_files or process_id not in found.calls:
             process_id = case.process_id
         flow = queries.restore(session, case, services().settings.script_time_limit)
-        team = {"members": flow.lookup("members") or [], "partners": flow.lookup("partners") or []}
+        team = history.visible_team(scope, case, flow.lookup("members") or [], flow.lookup("partners") or [])
         actions = queries.case_actions(actor, case, flow)
-        items = history.open_items(session, actor, case, view)
-        entries = history.history(session, actor, case, view, lang)
+        items = history.open_items(session, scope, case)
+        entries = history.history(session, scope, case, lang)
         steps = []
         for step in history.steps(entries, found):
             steps.append((step, describe(form_schema(session, case, step.form, lang), step.data)))
-        files = for_case(session, actor, case, view)
+        files = for_case(session, actor, case, scope)
         orgs = lookups.organizations_by_id(
             session, [case.lead_institution_id, case.funding_agency_id, *(p.organization_id for p in case.parties),
                       *(i.organization_id for i in items)]
         )
         _orgs, _programs, people = lookups.names(session, items)
         diagram = None
-        if view >= View.PART:
+        if scope.full:  # the diagram's progress runs through every party's steps: full views only
             diagram = {
                 "xml_url": url_for("web.case_diagram", case_id=case.id, process_id=process_id),
                 "completed": sorted(flow.visited),
@@ -85,7 +86,7 @@ def _process_title(session, found, case, process_id: str, lang: str) -> str:
 @login_required
 def case_diagram(case_id: int, process_id: str):
     with services().db.reader() as session:
-        case, _view = queries.get_case(session, current_user.actor, case_id, View.PART)
+        case, _view = queries.get_case(session, current_user.actor, case_id, View.FULL)
         xml = history.diagram_xml(session, case, process_id)
     if xml is None:
         abort(404)
@@ -97,10 +98,12 @@ def case_diagram(case_id: int, process_id: str):
 def attachment(public_id: str):
     svc = services()
     with svc.db.reader() as session:
-        found, path = for_download(session, svc, current_user.actor, public_id)
-        name, content_type = found.original_filename, found.content_type
-    response = send_file(path, mimetype=content_type, as_attachment=True, download_name=name, max_age=0,
-                         conditional=False, etag=False)
+        found = for_download(session, svc, current_user.actor, public_id)
+        session.expunge(found)
+    body = open_download(svc, found)  # read whole and checked against its SHA-256 before anything is sent
+    response = send_file(body, mimetype=found.content_type, as_attachment=True, download_name=found.original_filename,
+                         max_age=0, conditional=False, etag=False)
+    response.content_length = found.size
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"

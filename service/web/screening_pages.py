@@ -4,6 +4,7 @@
 | --- | --- |
 | GET  /disclosure                    | signed in: the user's own disclosure profile and its certifications |
 | POST /disclosure                    | signed in: save the own profile (JSON of the disclosure form, validated) |
+| POST /disclosure/consents/<case_id> | on that case's team: consent to (or withdraw from) the office's pre-fill |
 | GET  /disclosure/<user_id>          | the researcher, or a security officer of an institution they belong to |
 | GET  /screening/cases/<case_id>     | full view of the case: subjects, hits with their evidence, decisions |
 | POST /screening/hits/<hit_id>/review | the lead institution's security officers |
@@ -37,8 +38,9 @@ def _profile_page(user_id: int, *, text: str | None = None, errors=None, status:
             abort(404)
         data = view.profile.data if view.profile else {}
         body = text if text is not None else json.dumps(data, ensure_ascii=False, indent=2)
+        consents = disclosures.my_consents(session, current_user.actor) if view.may_edit else []
         return render_template("screening/disclosure.html", view=view, text=body, errors=errors or [],
-                               sections=sorted(data)), status
+                               sections=sorted(data), consents=consents), status
 
 
 @bp.get("/disclosure")
@@ -74,6 +76,20 @@ def save_my_disclosure():
         if started:
             flash(_("Your active cases (%(count)d) will follow up on the change.", count=started), "info")
     return redirect(url_for("screening_pages.my_disclosure"))
+
+
+@bp.post("/disclosure/consents/<int:case_id>")
+@login_required
+def set_disclosure_consent(case_id: int):
+    granted = request.form.get("granted") == "1"
+    try:
+        disclosures.set_consent(services(), current_user.actor, case_id, granted)
+    except NotFound:
+        abort(404)
+    flash(_("Your institution's research-security office may now start this case's disclosure form from your "
+            "profile.") if granted else _("Consent withdrawn: the office starts this case's disclosure form "
+                                          "empty."), "success")
+    return redirect(url_for("screening_pages.my_disclosure") + "#consents")
 
 
 @bp.get("/disclosure/<int:user_id>")

@@ -53,15 +53,15 @@ def test_a_disclosure_is_reused_by_the_next_case_and_certified_again(svc, world,
     second = driver.start(title="次の研究")
     driver.roster(second, _team(world))
     fill = driver.item(second, "fill_disclosure")
-    prefilled = driver.task_data(second, fill.task_id)["disclosure"]
-    assert prefilled["research_funding"][0]["funder"] == "日本学術振興会"
-    assert "certification" not in prefilled  # certified again, for this case
-    (event,) = driver.events(second, "disclosure_prefilled")
-    assert event.data == {"member_id": "M1", "username": world.username("researcher"), "profile_version": 1}
+    # the profile is shown to the researcher, not copied into the case before they submit it
+    assert "disclosure" not in driver.task_data(second, fill.task_id)
+    assert not driver.events(second, "disclosure_prefilled")
 
     # the form shows the profile; the researcher certifies it for this case
     form = client.get(f"/api/v1/tasks/{fill.task_id}", headers=token_for(client, world.username("researcher")))
-    assert form.get_json()["data"]["disclosure"]["research_funding"][0]["program"] == "科研費"
+    prefilled = form.get_json()["data"]["disclosure"]
+    assert prefilled["research_funding"][0]["program"] == "科研費"
+    assert "certification" not in prefilled  # certified again, for this case
     driver.disclose_all(second, {"M1": FUNDING})
     (again,) = [c for c in _certifications(svc, second) if c.member_id == "M1"]
     assert again.profile_version == 1 and again.case_id == second  # unchanged profile, new certification
