@@ -25,10 +25,13 @@ class UserIdentity(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins counted per key (e.g. "ip:192.0.2.7") within a sliding window."""
+    """Failed sign-ins counted per key: per address ("ip:192.0.2.7") within a sliding window, and per unknown
+    username ("name:<sha256>"), which locks like an account does (`locked_until`), so that a lockout does not
+    tell existing names from unknown ones."""
 
     __tablename__ = "login_throttles"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
