@@ -20,7 +20,7 @@ from .api import screening as api_screening
 from .api import tasks as api_tasks
 from .api.context import guard
 from .api.problems import Api, problem, tejun_error, unexpected_error
-from .auth.session import bearer_request, close_read_session, login_manager
+from .auth.session import authenticated_by_cookie, close_read_session, login_manager
 from .config import Settings
 from .errors import TejunError
 from .migrate import MIGRATIONS_DIR
@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # the cookie's lifetime; the server ends the session itself (service/auth/sessions.py)
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_CHECK_DEFAULT=False,
@@ -103,9 +104,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     def _protect():
         if request.path.startswith("/api/"):
             guard()
-            # browsers send the session cookie by themselves: their writes must carry the CSRF token
+            # browsers send the session cookie by themselves: their writes must carry the CSRF token. Only a
+            # bearer token that authenticated the request spares it (a bearer header makes the cookie unused)
             writes = request.method not in ("GET", "HEAD", "OPTIONS")
-            if writes and not bearer_request() and current_user.is_authenticated:
+            if writes and authenticated_by_cookie():
                 csrf.protect()
         elif request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()

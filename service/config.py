@@ -62,6 +62,10 @@ class Settings:
     login_lockout_seconds: int
     login_ip_max_failures: int
     login_ip_window_seconds: int
+    session_idle_minutes: int
+    session_lifetime_hours: int
+    api_token_max_active: int
+    api_token_max_per_hour: int
     smtp_host: str | None
     smtp_port: int
     smtp_user: str | None
@@ -95,6 +99,10 @@ class Settings:
             login_lockout_seconds=_env_int("LOGIN_LOCKOUT_SECONDS", 900),
             login_ip_max_failures=_env_int("LOGIN_IP_MAX_FAILURES", 30),
             login_ip_window_seconds=_env_int("LOGIN_IP_WINDOW_SECONDS", 900),
+            session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", 120),
+            session_lifetime_hours=_env_int("SESSION_LIFETIME_HOURS", 12),
+            api_token_max_active=_env_int("API_TOKEN_MAX_ACTIVE", 20),
+            api_token_max_per_hour=_env_int("API_TOKEN_MAX_PER_HOUR", 10),
             smtp_host=_env("SMTP_HOST"),
             smtp_port=_env_int("SMTP_PORT", 25),
             smtp_user=_env("SMTP_USER"),

@@ -21,6 +21,7 @@ from ..audit import chain
 from ..errors import N_, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..forms import references
 from ..models import Membership, Organization, User
+from . import sessions, tokens
 from .actor import Actor
 from .passwords import hash_password, password_problems
 from .roles import ALL_ROLES, ORG_KIND_ROLES
@@ -80,13 +81,21 @@ def ensure_user(
     return user, True
 
 
+def _end_credentials(session: Session, actor: Actor, user: User, reason: str) -> None:
+    """End every session of the user and revoke every API token, for good (reactivation restores neither)."""
+    user.session_generation += 1  # kept as a count of forced sign-outs; the sessions end in user_sessions
+    sessions.end_all(session, user.id, reason)
+    tokens.revoke_all(session, user, reason=reason, actor_id=actor.user_id, actor_name=actor.username)
+
+
 def set_password(session: Session, actor: Actor, user: User, password: str) -> None:
+    """A new password: every session of the user ends and every API token is revoked."""
     require_admin(actor)
     user.password_hash = hash_password(password)
-    user.session_generation += 1  # signs out every existing session of this user
     user.failed_logins = 0
     user.locked_until = None
     _record(session, actor, "password_set", {"user_id": user.id})
+    _end_credentials(session, actor, user, sessions.PASSWORD_RESET)
 
 
 def grant_role(
@@ -289,7 +298,8 @@ def remove_grant(session: Session, actor: Actor, *, user_id: int, membership_id:
 
 
 def set_active(session: Session, actor: Actor, *, user_id: int, active: bool) -> User:
-    """Deactivate (no sign-in, no API token, existing sessions end) or reactivate an account."""
+    """Deactivate (no sign-in; every session ends and every API token is revoked, for good) or reactivate an
+    account (which starts without sessions and tokens)."""
     require_admin(actor)
     user = _user(session, user_id)
     if not active and user.id == actor.user_id:
@@ -297,10 +307,10 @@ def set_active(session: Session, actor: Actor, *, user_id: int, active: bool) ->
     if user.active == active:
         return user
     user.active = active
-    if not active:
-        user.session_generation += 1  # signs out every existing session of this user
     _record(session, actor, "user_reactivated" if active else "user_deactivated",
             {"user_id": user.id, "username": user.username})
+    if not active:
+        _end_credentials(session, actor, user, sessions.DEACTIVATED)
     return user
 
 

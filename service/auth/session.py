@@ -1,21 +1,31 @@
-"""Who is signed in for this request: a session cookie (pages) or a bearer token (API clients)."""
+"""Who is signed in for this request: a server-side session named by the cookie (pages, and API calls from the
+browser) or a bearer token (API clients).
+
+An API request that sends `Authorization: Bearer …` is authenticated by that token alone: the session cookie
+is then not looked at, so a bearer header never stands in for a cookie session (whose writes need the CSRF
+token, service/app.py) and an unknown token is a 401 even with a valid cookie. Pages ignore bearer headers.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app, g, request
+from flask import session as cookie
 from flask_login import LoginManager, UserMixin
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..models import Membership, User
-from . import tokens
+from .. import clock
+from ..models import Membership, User, UserSession
+from . import sessions, tokens
 from .actor import Actor
 
 
 class SignedIn(UserMixin):
     """The Flask-Login user: the actor plus how they authenticated."""
 
-    def __init__(self, actor: Actor, *, email: str, generation: int, via: str = "session",
+    def __init__(self, actor: Actor, *, email: str, via: str = "session", session_key: str | None = None,
                  scopes: tuple[str, ...] = ("read", "write")):
         self.actor = actor
         self.user_id = actor.user_id
@@ -23,22 +33,24 @@ class SignedIn(UserMixin):
         self.display_name = actor.display_name
         self.email = email
         self.locale = actor.locale
-        self.generation = generation
         self.via = via
+        self.session_key = session_key
         self.scopes = scopes
 
     @classmethod
-    def from_user(cls, user: User) -> SignedIn:
-        return cls(Actor.from_user(user), email=user.email, generation=user.session_generation)
+    def from_user(cls, user: User, session_key: str) -> SignedIn:
+        return cls(Actor.from_user(user), email=user.email, session_key=session_key)
 
     def get_id(self) -> str:
-        # a password change bumps the generation, which signs out every other session
-        return f"{self.user_id}:{self.generation}"
+        # what the cookie holds: the key of the server-side session, not the user id
+        return sessions.KEY_PREFIX + (self.session_key or "")
 
 
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
-login_manager.session_protection = "strong"
+# Flask-Login's own check would only mark permanent sessions "not fresh"; tejun binds each session to its
+# address and browser itself (service.auth.sessions), and ends it when either changes
+login_manager.session_protection = None
 
 
 def _read_session():
@@ -48,40 +60,61 @@ def _read_session():
     return session
 
 
-def _load(user_id: int) -> User | None:
-    return _read_session().scalars(
-        select(User)
-        .where(User.id == user_id, User.active.is_(True))
-        .options(selectinload(User.memberships).joinedload(Membership.organization))
-    ).first()
+def request_fingerprint() -> str:
+    return sessions.fingerprint(request.remote_addr, request.headers.get("User-Agent"))
+
+
+def _forget_cookie_login() -> None:
+    for key in ("_user_id", "_fresh", "_id"):
+        cookie.pop(key, None)
 
 
 @login_manager.user_loader
 def load_user(identity: str):
-    try:
-        user_id, generation = (int(part) for part in identity.split(":", 1))
-    except ValueError:
+    if bearer_request() or not identity.startswith(sessions.KEY_PREFIX):
         return None
-    user = _load(user_id)
-    if user is None or user.session_generation != generation:
+    key = identity[len(sessions.KEY_PREFIX):]
+    svc = current_app.extensions["tejun"]
+    # one indexed lookup for session and user (and one for the memberships)
+    found = _read_session().execute(
+        select(User, UserSession)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.key_hash == sessions.digest(key), UserSession.ended_at.is_(None),
+               User.active.is_(True))
+        .options(selectinload(User.memberships).joinedload(Membership.organization))
+    ).first()
+    if found is None:
+        _forget_cookie_login()
         return None
-    return SignedIn.from_user(user)
+    user, row = found
+    now = clock.now()
+    settings = svc.settings
+    reason = sessions.why_over(row, idle=timedelta(minutes=settings.session_idle_minutes),
+                               lifetime=timedelta(hours=settings.session_lifetime_hours),
+                               seen_from=request_fingerprint(), now=now)
+    if reason is not None:
+        with svc.db.transaction() as session:
+            sessions.end_by_id(session, row.id, reason)
+        _forget_cookie_login()
+        return None
+    if sessions.needs_touch(row, now):
+        with svc.db.transaction() as session:
+            sessions.touch(session, row.id)
+    return SignedIn.from_user(user, key)
 
 
 @login_manager.request_loader
 def load_from_bearer(req):
-    header = req.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
+    if not bearer_request():
         return None
     # one read query for token, user and memberships; a write only when last_used_at is due (tokens.touch)
-    bearer = tokens.lookup(_read_session(), header[7:].strip())
+    bearer = tokens.lookup(_read_session(), req.headers["Authorization"][7:].strip())
     if bearer is None:
         return None
     if tokens.needs_touch(bearer.last_used_at):
         with current_app.extensions["tejun"].db.transaction() as session:
             tokens.touch(session, bearer.token_id)
-    return SignedIn(bearer.actor, email=bearer.email, generation=bearer.session_generation, via="token",
-                    scopes=bearer.scopes)
+    return SignedIn(bearer.actor, email=bearer.email, via="token", scopes=bearer.scopes)
 
 
 def close_read_session(_exc=None) -> None:
@@ -91,4 +124,13 @@ def close_read_session(_exc=None) -> None:
 
 
 def bearer_request() -> bool:
-    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+    """An API call that presents a bearer token (which then alone decides who is calling)."""
+    return request.path.startswith("/api/") and request.headers.get("Authorization", "").lower().startswith(
+        "bearer ")
+
+
+def authenticated_by_cookie() -> bool:
+    """Signed in through the session cookie (so writes need the CSRF token), not by a bearer token."""
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated and current_user.via != "token")

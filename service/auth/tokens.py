@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -28,6 +28,10 @@ def _digest(plain: str) -> str:
 def issue(
     session: Session, user: User, name: str, scopes: list[str] | None = None, lifetime: timedelta | None = None
 ) -> tuple[str, ApiToken]:
+    """A new token for `user`; `scopes` None means read and write, an empty list is refused (a token that may
+    do nothing is a mistake, and reading it as "everything" was one). Limits on how many: `check_quota`."""
+    if scopes is not None and not scopes:
+        raise ValueError("a token needs at least one scope")
     scopes = sorted(set(scopes or ["read", "write"]))
     unknown = set(scopes) - set(SCOPES)
     if unknown:
@@ -60,7 +64,6 @@ class Bearer:
     last_used_at: datetime | None
     actor: Actor
     email: str
-    session_generation: int
 
 
 _tokens, _users = ApiToken.__table__, User.__table__
@@ -72,7 +75,7 @@ _LOOKUP = (
     select(
         _tokens.c.id, _tokens.c.scopes, _tokens.c.expires_at, _tokens.c.revoked_at, _tokens.c.last_used_at,
         _users.c.id.label("user_id"), _users.c.username, _users.c.display_name, _users.c.email, _users.c.locale,
-        _users.c.session_generation, _users.c.active,
+        _users.c.active,
         _members.c.organization_id, _members.c.role, _members.c.scope,
         _orgs.c.kind.label("organization_kind"), _orgs.c.active.label("organization_active"),
     )
@@ -102,8 +105,7 @@ def lookup(session: Session, plain: str) -> Bearer | None:
     actor = Actor.of(first.user_id, first.username, first.display_name, first.locale,
                      ((r.organization_id, r.organization_kind, r.role, r.scope, r.organization_active)
                       for r in rows if r.organization_id is not None))
-    return Bearer(first.id, tuple(first.scopes or ()), first.last_used_at, actor, first.email,
-                  first.session_generation)
+    return Bearer(first.id, tuple(first.scopes or ()), first.last_used_at, actor, first.email)
 
 
 def needs_touch(last_used_at: datetime | None) -> bool:
@@ -121,6 +123,47 @@ def revoke(session: Session, token: ApiToken) -> None:
         owner = token.user
         chain.append(session, stream=chain.user_stream(owner.id), action="api_token_revoked", actor_id=owner.id,
                      actor_name=owner.username, data={"token_id": token.id, "name": token.name})
+
+
+def revoke_all(session: Session, user: User, *, reason: str, actor_id: int | None, actor_name: str) -> int:
+    """Revoke every token of a user that is not revoked yet (password reset, deactivation): for good, so a
+    reactivated account starts without tokens. One audit event on the user's stream; returns how many."""
+    now = clock.now()
+    ids = list(session.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id,
+                                                         ApiToken.revoked_at.is_(None))))
+    if not ids:
+        return 0
+    session.execute(update(ApiToken).where(ApiToken.id.in_(ids)).values(revoked_at=now))
+    chain.append(session, stream=chain.user_stream(user.id), action="api_tokens_revoked", actor_id=actor_id,
+                 actor_name=actor_name, data={"user_id": user.id, "token_ids": ids, "reason": reason})
+    return len(ids)
+
+
+class QuotaExceeded(Exception):
+    """Too many tokens: `active` when the user holds the most allowed, else issued too many within the hour."""
+
+    def __init__(self, kind: str, limit: int):
+        super().__init__(kind)
+        self.kind, self.limit = kind, limit
+
+
+def check_quota(session: Session, user_id: int, *, max_active: int, max_per_hour: int) -> None:
+    """Refuse one more token when the user holds `max_active` valid ones or was issued `max_per_hour` within
+    the last hour (revoked ones count there too)."""
+    now = clock.now()
+    active = session.scalar(
+        select(func.count()).select_from(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None),
+               or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+    ) or 0
+    if active >= max_active:
+        raise QuotaExceeded("active", max_active)
+    recent = session.scalar(
+        select(func.count()).select_from(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.created_at > now - timedelta(hours=1))
+    ) or 0
+    if recent >= max_per_hour:
+        raise QuotaExceeded("rate", max_per_hour)
 
 
 def expired_before(moment: datetime) -> bool:  # pragma: no cover - convenience for admin listings

@@ -8,6 +8,8 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..audit import chain
+from ..auth import sessions
 from ..auth.authenticate import authenticate
 from ..auth.permissions import may_assign, may_work
 from ..auth.preferences import set_locale
@@ -16,6 +18,7 @@ from ..cases import queries as case_queries
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, TooManyAttempts, Unauthorized
 from ..queues import lookups
 from ..queues import queries as queues
+from ..unit_of_work import unit_of_work
 from . import LANG_COOKIE, LANGUAGES, labels
 from .blueprint import bp, services
 
@@ -57,27 +60,34 @@ def login():
         except TooManyAttempts as exc:
             flash(_("Too many failed sign-ins. Please wait a while and try again."), "error")
             return render_template("login.html"), exc.status
-        signed_in = load_user_by_id(user_id)
         session.clear()  # a fresh session at sign-in (no fixation)
-        login_user(signed_in)
-        session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME (12 h), not only at browser close
+        login_user(start_session(user_id, "password"))
+        # the cookie expires with the session's absolute lifetime, not only at browser close
+        session.permanent = True
         return redirect(safe_next(request.args.get("next"), url_for("web.home")))
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
     return render_template("login.html")
 
 
-def load_user_by_id(user_id: int):
-    from ..models import User
-
-    with services().db.reader() as db_session:
-        generation = db_session.get(User, user_id).session_generation
-    return load_user(f"{user_id}:{generation}")
+def start_session(user_id: int, method: str):
+    """A new server-side session for a user who has just signed in (password or single sign-on), bound to this
+    address and browser; the signed-in user whose id the cookie will carry."""
+    with unit_of_work(services()) as db_session:
+        key = sessions.start(db_session, user_id, method=method, remote_addr=request.remote_addr,
+                             user_agent=request.headers.get("User-Agent"))
+    return load_user(sessions.KEY_PREFIX + key)
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends this session on the server: a copy of the cookie is worth nothing afterwards."""
+    with unit_of_work(services()) as db_session:
+        sessions.end(db_session, current_user.session_key, sessions.SIGNED_OUT)
+        chain.append(db_session, stream=chain.user_stream(current_user.user_id), action="logout",
+                     actor_id=current_user.user_id, actor_name=current_user.username,
+                     data={"remote_addr": request.remote_addr})
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")

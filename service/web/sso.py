@@ -49,7 +49,7 @@ def start():
 @bp.get("/login/sso/callback")
 def callback():
     from .errors import message_for
-    from .pages import load_user_by_id
+    from .pages import start_session
 
     svc = current_app.extensions["tejun"]
     try:
@@ -70,6 +70,6 @@ def callback():
         flash(message_for(exc), "error")
         return redirect(url_for("web.login"))
     session.clear()  # a fresh session at sign-in
-    login_user(load_user_by_id(user_id))
-    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME (12 h), not only at browser close
+    login_user(start_session(user_id, "sso"))
+    session.permanent = True  # the cookie expires with the session's absolute lifetime
     return redirect(url_for("web.home"))
