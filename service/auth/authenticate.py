@@ -43,16 +43,24 @@ def _authenticate(svc: Services, username: str, password: str, remote_addr: str 
             raise TooManyAttempts(N_("too many failed sign-ins from your network: try again in %(minutes)s min"),
                                   params={"minutes": wait // 60 + 1})
         user = session.scalars(select(User).where(func.lower(User.username) == username.lower())).first()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
+        # The same work on every path, so that neither the time nor the answer tells existing names from
+        # unknown ones: one argon2 verification always (unknown names against a dummy hash, locked accounts
+        # too), and unknown names are counted and locked like accounts (throttle.name_locked_until).
+        correct = verify_password(user.password_hash if user else None, password or "")
+        locked_until = user.locked_until if user is not None else throttle.name_locked_until(session, username)
+        if locked_until is not None and locked_until > now:
             outcome = TooManyAttempts(N_("too many failed sign-ins: this account is locked for a while"))
-        elif not verify_password(user.password_hash if user else None, password or "") or not user.active:
+        elif not correct or not user.active:
             outcome = Unauthorized(WRONG)
             throttle.record_failure(session, remote_addr, settings.login_ip_window_seconds)
             if user is not None:
                 user.failed_logins += 1
-                if user.failed_logins >= svc.settings.login_max_failures:
-                    user.locked_until = now + timedelta(seconds=svc.settings.login_lockout_seconds)
+                if user.failed_logins >= settings.login_max_failures:
+                    user.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
                     user.failed_logins = 0
+            else:
+                throttle.record_name_failure(session, username, settings.login_max_failures,
+                                             settings.login_lockout_seconds)
         else:
             user.failed_logins = 0
             user.locked_until = None

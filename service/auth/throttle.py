@@ -1,14 +1,16 @@
 """Throttling sign-in attempts per network address, across all web processes (the count is in the database).
 
 Account lockout (service.auth.authenticate) stops guessing one account's password; this stops one address
-from trying many accounts.
+from trying many accounts. Names that no account has are counted and locked here too (`record_name_failure`),
+just like accounts, so that a lockout does not reveal which names exist.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,9 +49,38 @@ def record_failure(session: Session, remote_addr: str | None, window_seconds: in
     )
 
 
+def _name_key(username: str) -> str:
+    return "name:" + hashlib.sha256(username.strip().lower().encode()).hexdigest()
+
+
+def name_locked_until(session: Session, username: str) -> datetime | None:
+    """For a name no account has: until when it is locked, as an account with that name would be."""
+    row = session.get(LoginThrottle, _name_key(username))
+    return row.locked_until if row is not None else None
+
+
+def record_name_failure(session: Session, username: str, max_failures: int, lockout_seconds: int) -> None:
+    """A failed sign-in with a name no account has, counted exactly like an account's `failed_logins`: the
+    `max_failures`-th locks the name for `lockout_seconds`, so a lockout tells nobody whether the name
+    exists."""
+    now = clock.now()
+    row = session.get(LoginThrottle, _name_key(username))
+    if row is None:
+        row = LoginThrottle(key=_name_key(username), failures=0, window_start=now)
+        session.add(row)
+    row.failures += 1
+    if row.failures >= max_failures:
+        row.locked_until = now + timedelta(seconds=lockout_seconds)
+        row.failures = 0
+
+
 def forget_expired(session: Session, window_seconds: int) -> int:
-    cutoff = clock.now() - timedelta(seconds=window_seconds)
-    rows = session.scalars(select(LoginThrottle).where(LoginThrottle.window_start < cutoff)).all()
+    now = clock.now()
+    cutoff = now - timedelta(seconds=window_seconds)
+    rows = session.scalars(
+        select(LoginThrottle).where(LoginThrottle.window_start < cutoff,
+                                    or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now))
+    ).all()
     for row in rows:
         session.delete(row)
     return len(rows)
