@@ -77,6 +77,18 @@ class Settings:
     log_level: str
     engine_log_level: str
     oidc: dict = field(default_factory=dict)
+    # evidence files: "local" (TEJUN_UPLOAD_DIR) or "s3" (docs/operations.md, "Evidence storage")
+    evidence_store: str = "local"
+    s3_bucket: str | None = None
+    s3_prefix: str = "evidence/"
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # observability (docs/operations.md, "Metrics, logs, readiness")
+    log_format: str = "text"
+    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -119,6 +131,18 @@ class Settings:
                 for key in ("issuer", "client_id", "client_secret", "scope", "org_claim", "roles_claim")
                 if _env(f"OIDC_{key.upper()}")
             },
+        )
+        values.update(
+            evidence_store=_env("EVIDENCE_STORE", "local").lower(),
+            s3_bucket=_env("S3_BUCKET"),
+            s3_prefix=_env("S3_PREFIX", "evidence/"),
+            s3_endpoint_url=_env("S3_ENDPOINT_URL"),
+            s3_region=_env("S3_REGION"),
+            s3_access_key_id=_env("S3_ACCESS_KEY_ID"),
+            s3_secret_access_key=_env("S3_SECRET_ACCESS_KEY"),
+            log_format=_env("LOG_FORMAT", "text").lower(),
+            metrics_allow=tuple(a.strip() for a in _env("METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()),
+            metrics_token=_env("METRICS_TOKEN"),
         )
         values.update(overrides)
         if values["secret_key"] is None:

@@ -7,6 +7,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from .admin_cli import demo_command, worker_command
+    from .attachments_cli import attachments_cli
     from .audit_cli import audit_cli
     from .models_cli import models_cli
     from .screening_cli import screening_cli
@@ -19,3 +20,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(screening_cli)
+    app.cli.add_command(attachments_cli)
