@@ -40,7 +40,7 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    # bumped on password change or forced sign-out; sessions carrying an older value are refused
+    # counts password resets and deactivations; the sessions themselves end in user_sessions
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
 
     memberships: Mapped[list[Membership]] = relationship(
