@@ -136,6 +136,11 @@ RULES: dict[str, dict[str, str]] = {
     "auth.TokenRevocation DELETE": rule(ok={"security"}),  # a second token of the security officer
     "disclosures.MyProfile GET": signed_in(),
     "disclosures.MyProfile PUT": signed_in(),
+    "disclosures.MyConsents GET": signed_in(),
+    # consent to the office's pre-fill: only for a case whose team one is on (case A: the researcher)
+    "disclosures.MyConsent PUT": rule(ok={"researcher"}),
+    "disclosures.MyConsent DELETE": rule(ok={"researcher"}),
+    "screening_pages.set_disclosure_consent POST": rule(ok={"researcher"}),
     # the researcher's profile: themselves and the security officers of an institution they belong to
     "screening_pages.disclosure_of GET": rule(ok={"researcher", "security"}),
     "disclosures.Profile GET": rule(ok={"researcher", "security"}),
@@ -150,7 +155,7 @@ RULES: dict[str, dict[str, str]] = {
     # a case: FULL, PART and SUMMARY views see it, nobody else (not even that it exists)
     "web.case GET": rule(ok=FULL_A | PART_A | SUMMARY_A),
     "cases.CaseResource GET": rule(ok=FULL_A | PART_A | SUMMARY_A),
-    "web.case_diagram GET": rule(ok=FULL_A | PART_A),
+    "web.case_diagram GET": rule(ok=FULL_A),  # progress through every party's steps: full views only
     # a message the case is not waiting for: 409 for whoever sees the case (may_send is checked for the
     # messages it waits for); 404 for everyone else
     "cases.CaseMessages POST": rule(ok=FULL_A | PART_A),
