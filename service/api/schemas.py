@@ -67,8 +67,13 @@ class CaseStartSchema(StrictSchema):
 
 
 class MessageSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
-    payload = ma.fields.Dict(load_default=dict)
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={
+        "description": "the message: `withdraw`, `member_added`, `partner_added` (people with the role the "
+                       "message's registry names); `screening_hit` and `disclosure_changed` are sent by tejun "
+                       "itself and refused (403) to everyone else"})
+    payload = ma.fields.Dict(load_default=dict, metadata={
+        "description": "checked against the message's JSON Schema (forms/messages/<name>.schema.json); "
+                       "problems are a 422 with pointers (`/payload/trigger/member/name`)"})
 
 
 class OutcomeSchema(ma.Schema):

@@ -28,6 +28,7 @@ from ..services import Services
 from ..task_hooks import before_task_completed
 from ..unit_of_work import unit_of_work
 from . import designation
+from . import messages as case_messages
 from .forms import validate_submission
 from .routing import refresh_case, refresh_work_items
 
@@ -419,9 +420,18 @@ def save_draft(svc: Services, actor: Actor, task_id: str, data: dict) -> None:
 
 # -- case-level actions -------------------------------------------------------------------------------------
 def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: dict | None = None) -> Outcome:
-    """Deliver a message the case is waiting for (withdraw, member added, ...), if the actor may send it."""
+    """Deliver a message the case is waiting for (withdraw, member added, ...), if the actor may send it.
+
+    Who may send which message, and the schema its payload must fit, come from one registry
+    (`service/cases/messages.py`); the lane of the waiting event is checked as well. Problems point into the
+    message as the API takes it (`/name`, `/payload/...`)."""
     with unit_of_work(svc) as session:
         case = _visible_case(session, actor, case_id)
+        message = case_messages.registry(svc.settings.forms_dir).get(name)
+        if message is None:
+            raise case_messages.unknown(name)
+        if message.system_only and not actor.is_system:
+            raise Forbidden(N_("'%(name)s' is sent by tejun itself, not by people"), params={"name": name})
         if case.status == "completed":
             raise Conflict(N_("the case has ended"))
         if case.status != "running":
@@ -431,11 +441,11 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
         if not waiting:
             raise Conflict(N_("the case is not waiting for '%(name)s' now"), params={"name": name})
         lanes = {m.lane for m in waiting}
-        if not actor.is_system and not any(
+        if not actor.is_system and not (message.may_send(actor, case) and any(
             lane and may_send(actor, case, parse_lane(lane)[0]) for lane in lanes
-        ):
+        )):
             raise Forbidden(N_("you may not send '%(name)s' to this case"), params={"name": name})
-        clean = dict(payload or {})
+        clean = dict(message.check({} if payload is None else payload))
         _record(session, case, actor, "message_delivered", data={"message": name, "payload": clean})
 
         def step(f: CaseWorkflow) -> None:

@@ -231,11 +231,38 @@ def _missing_names(error: ValidationError) -> list[str]:
             and (f"{name!r} is a required property" == error.message or f"{name!r} is a dependency" in error.message)]
 
 
+def _unexpected_names(error: ValidationError) -> list[str]:
+    """For `additionalProperties: false`: the property names that are not allowed."""
+    if error.validator != "additionalProperties" or error.validator_value is not False:
+        return []
+    instance, schema = error.instance, error.schema
+    if not isinstance(instance, Mapping) or not isinstance(schema, Mapping):
+        return []
+    known = schema.get("properties") or {}
+    patterns = list(schema.get("patternProperties") or {})
+    found = []
+    for name in instance:
+        if name in known:
+            continue
+        try:
+            if any(re.search(p, name) for p in patterns):
+                continue
+        except (re.error, TypeError):
+            return []
+        found.append(str(name))
+    return found
+
+
 def validate(schema: Mapping[str, Any], data: Any) -> list[FieldError]:
     """Every way `data` fails `schema`, with pointers into the data. Empty when the data is valid."""
     errors = []
     for error in compiled(schema).iter_errors(data):
         path = list(error.absolute_path)
+        extra = _unexpected_names(error)
+        if extra:  # each field that is not allowed, where it is
+            errors += [FieldError(pointer([*path, name]), f"unknown field '{name}'", "additionalProperties")
+                       for name in extra]
+            continue
         missing = _missing_names(error)
         if missing:
             path.append(missing[0])

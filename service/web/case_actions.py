@@ -6,7 +6,11 @@
 |                           | institution_admin of an institution), else 403; only for their own institution; |
 |                           | `start_case` checks again |
 | POST /cases/<id>/messages | case not visible (`case_view` NONE) → 404; a summary view only, or `send_message` |
-|                           | refusing (`may_send` for the waiting message's lane) → 403 |
+|                           | refusing (the message's senders in service/cases/messages.py, and `may_send` for |
+|                           | the waiting message's lane) → 403; a message only tejun sends → 400 |
+
+The message's fields are checked with the message's schema (service/cases/messages.py), as the API checks them;
+each problem is shown at its field (422).
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from flask_login import current_user, login_required
 from .. import clock
 from ..auth.permissions import View, may_start_application
 from ..cases import commands, queries
+from ..cases import messages as case_messages
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError
 from ..models import Case
 from ..queues import lookups
 from . import labels
 from .blueprint import bp, services
 from .errors import message_for
+from .problems import field_errors
 
 ERAD_PROJECT = re.compile(r"^[0-9A-Za-z-]{1,32}$")
 MAX_PARTNERS = 50
@@ -103,7 +109,7 @@ def _read_start_form(form, choices) -> tuple[dict, dict]:
     raw_partners = form.getlist("partner_ids")
     partners: list[int] = []
     for raw in raw_partners:
-        if not str(raw).isdigit():
+        if not (str(raw).isascii() and str(raw).isdigit()) or len(str(raw)) > 10:
             errors["partner_ids"] = _("Choose the partner institutions from the list.")
             continue
         partners.append(int(raw))
@@ -182,49 +188,65 @@ def _today_jst() -> str:
     return (clock.now() + timedelta(hours=9)).date().isoformat()
 
 
-def _read_message(name: str, form) -> tuple[dict, dict[str, str], dict]:
-    """The payload the model reads for message `name`, the field errors, and the values to show again."""
-    errors: dict[str, str] = {}
+# where a problem the message's schema finds (service/cases/messages.py) is shown on the page: its form field
+MESSAGE_FIELDS = {
+    "/payload/withdraw_reason": "withdraw_reason",
+    "/payload/trigger/member/name": "member_name",
+    "/payload/trigger/member/role": "member_role",
+    "/payload/trigger/member/username": "member_username",
+    "/payload/trigger/member/consent_obtained": "member_consent",
+    "/payload/trigger/partner/name": "partner_name",
+    "/payload/trigger/partner/country": "partner_country",
+    "/payload/trigger/partner/foreign": "partner_foreign",
+}
+# the page's own wording for some fields (else the keyword's message, as on the task forms)
+FIELD_MESSAGES = {
+    "withdraw_reason": {"required": _l("Give the reason for the withdrawal."),
+                        "minLength": _l("Give the reason for the withdrawal."),
+                        "pattern": _l("Give the reason for the withdrawal.")},
+    "member_name": {"pattern": REQUIRED, "minLength": REQUIRED},
+    "partner_name": {"pattern": REQUIRED, "minLength": REQUIRED},
+    "member_role": {"type": _l("Choose one of the options.")},
+    "member_consent": {"const": _l("The new member has to consent to due diligence first.")},
+}
+
+
+def _payload_of(name: str, form) -> tuple[dict, dict]:
+    """The payload the model reads for message `name`, built from the page's fields, and the values to show."""
     if name == "withdraw":
         reason = (form.get("withdraw_reason") or "").strip()
-        if not reason:
-            errors["withdraw_reason"] = _("Give the reason for the withdrawal.")
-        elif len(reason) > 2000:
-            errors["withdraw_reason"] = _("This is too long.")
-        if form.get("confirm") != "yes":
-            errors["confirm"] = _("Confirm that the application is to be withdrawn.")
-        return {"withdraw_reason": reason}, errors, {"withdraw_reason": reason}
+        return {"withdraw_reason": reason}, {"withdraw_reason": reason}
     if name == "member_added":
         member = {"name": (form.get("member_name") or "").strip(), "role": form.get("member_role") or ""}
         username = (form.get("member_username") or "").strip()
-        if not member["name"]:
-            errors["member_name"] = REQUIRED
-        elif len(member["name"]) > 200:
-            errors["member_name"] = _("This is too long.")
-        if member["role"] not in labels.MEMBER_ROLES:
-            errors["member_role"] = _("Choose one of the options.")
-        if len(username) > 150:
-            errors["member_username"] = _("This is too long.")
-        if form.get("member_consent") != "yes":
-            errors["member_consent"] = _("The new member has to consent to due diligence first.")
         shown = {**member, "username": username}
         if username:
             member["username"] = username
-        member.update(consent_obtained=True, consent_date=_today_jst())
-        return {"trigger": {"kind": "member_added", "member": member}}, errors, shown
+        member.update(consent_obtained=form.get("member_consent") == "yes", consent_date=_today_jst())
+        return {"trigger": {"kind": "member_added", "member": member}}, shown
     # partner_added
     partner = {"name": (form.get("partner_name") or "").strip(), "country": (form.get("partner_country") or "").strip(),
                "foreign": form.get("partner_foreign") == "yes"}
-    if not partner["name"]:
-        errors["partner_name"] = REQUIRED
-    elif len(partner["name"]) > 300:
-        errors["partner_name"] = _("This is too long.")
-    if len(partner["country"]) > 100:
-        errors["partner_country"] = _("This is too long.")
     shown = dict(partner)
     if not partner["country"]:
         del partner["country"]
-    return {"trigger": {"kind": "partner_added", "partner": partner}}, errors, shown
+    return {"trigger": {"kind": "partner_added", "partner": partner}}, shown
+
+
+def _read_message(name: str, form) -> tuple[dict, dict[str, str], dict]:
+    """The payload, the field errors (the message's schema, as the API checks it, and the page's confirmation)
+    and the values to show again."""
+    payload, shown = _payload_of(name, form)
+    errors: dict[str, str] = {}
+    for problem in case_messages.registry(services().settings.forms_dir)[name].problems(payload):
+        field = MESSAGE_FIELDS.get(problem["pointer"], "")
+        message = FIELD_MESSAGES.get(field, {}).get(problem["keyword"])
+        errors.setdefault(field, str(message or field_errors([problem])[0]["message"]))
+    if name == "withdraw" and form.get("confirm") != "yes":
+        errors["confirm"] = _("Confirm that the application is to be withdrawn.")
+    if "" in errors:  # a problem no field shows (the schema refuses what the page built): said at the top
+        flash(_("Nothing was changed: %(reason)s", reason=errors[""]), "error")
+    return payload, errors, shown
 
 
 MESSAGE_DONE = {

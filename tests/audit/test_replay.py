@@ -141,7 +141,7 @@ def test_timers_and_messages_replay_at_their_recorded_moments(svc, world, travel
     travel.advance(days=400)
     assert case_id in run_once(svc)
     travel.advance(days=3)
-    commands.send_message(svc, security, case_id, "withdraw")
+    commands.send_message(svc, security, case_id, "withdraw", {"withdraw_reason": "中止"})  # a reason is required
     assert (_case(svc, case_id).status, _case(svc, case_id).outcome) == ("completed", "withdrawn")
 
     result = _replay(svc, case_id)
