@@ -83,6 +83,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     svc = Services.from_settings(settings)
     app.extensions["tejun"] = svc
+    from .observability import init_app as init_observability
+
+    init_observability(app, svc)  # first: request ids for every later hook's log lines; /metrics, /readyz
 
     login_manager.init_app(app)
     csrf.init_app(app)

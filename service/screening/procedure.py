@@ -47,6 +47,7 @@ from ..models import (
     WorkItem,
 )
 from ..notifications import notify
+from ..observability import metrics
 from ..services import Services
 from ..unit_of_work import unit_of_work
 from .matching import CLASS_RANK, EntryIndex, ListedParty, Match, Thresholds
@@ -262,6 +263,7 @@ def screen_case(
 ) -> Run:
     thresholds = thresholds or Thresholds.from_env()
     snapshots = current_snapshots(session, case.lead_institution_id) if snapshots is None else snapshots
+    metrics.screening_runs.labels(found_by).inc()
     now = clock.now()
     stored = {s.subject_id: s for s in session.scalars(
         select(ScreeningSubject).where(ScreeningSubject.case_id == case.id))}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from ..cases.commands import fire_timers
 from ..errors import Conflict
 from ..followups import deliver_pending as deliver_pending_follow_ups
 from ..models import Case
+from ..observability import metrics
 from ..services import Services
 from ..unit_of_work import unit_of_work
 from .anchors import anchor_daily
@@ -30,28 +32,31 @@ RETRY_AFTER = timedelta(minutes=5)
 
 def _claim_next(session, now, skip: set[int]):
     query = (
-        select(Case.id)
+        select(Case.id, Case.next_wakeup_at)
         .where(Case.status == "running", Case.next_wakeup_at <= now, Case.id.not_in(skip or {0}))
         .order_by(Case.next_wakeup_at)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    return session.scalar(query)
+    return session.execute(query).first()
 
 
 def run_once(svc: Services, limit: int | None = None) -> list[int]:
     """Process every case that is due now (up to `limit`), then notifications; returns the case ids processed."""
     done: list[int] = []
     skip: set[int] = set()
+    started = time.monotonic()
     while limit is None or len(done) < limit:
         now = clock.now()
         try:
             with unit_of_work(svc) as session:
-                case_id = _claim_next(session, now, skip)
-                if case_id is None:
+                claimed = _claim_next(session, now, skip)
+                if claimed is None:
                     break
+                case_id, due = claimed
                 fire_timers(svc, SYSTEM, case_id, session)
             done.append(case_id)
+            metrics.timer_processed(now, due)
         except Conflict:
             # a user changed the case at the same moment: it stays due and is picked up next round
             skip.add(case_id)
@@ -64,6 +69,7 @@ def run_once(svc: Services, limit: int | None = None) -> list[int]:
                     case.next_wakeup_at = now + RETRY_AFTER
     deliver_pending_follow_ups(svc)  # screening hits / disclosure changes waiting for their case (followups)
     send_notifications(svc)
+    metrics.worker_round(time.monotonic() - started)
     return done
 
 

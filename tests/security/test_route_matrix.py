@@ -116,6 +116,10 @@ RULES: dict[str, dict[str, str]] = {
     "static GET": public(),
     "web.static GET": public(),
     "healthz GET": public(),
+    "readyz GET": public(),
+    # open to the addresses in TEJUN_METRICS_ALLOW (the test client's 127.0.0.1) or a bearer token
+    # (tests/ops/test_observability.py); not a signed-in user's right
+    "metrics_endpoint GET": public(),
     "web.login GET": public(),
     # POST /login is the sign-in form itself: not probed with failures here (they would trip the per-IP
     # throttle for the whole test session); tests/security/test_login.py covers it
