@@ -24,6 +24,7 @@ import ast
 import copy
 import decimal
 import functools
+import marshal
 import re
 import sys
 import types
@@ -41,6 +42,7 @@ from .sandbox_guards import (
     DECIMAL_CONTEXT,
     DEFAULT_MEMORY_LIMIT_MB,
     HELPERS,
+    HELPERS_READONLY,
     MODULES,
     SAFE_BUILTINS,
     SANDBOX_FILENAME,
@@ -50,6 +52,8 @@ from .sandbox_guards import (
     Watchdog,
     format_spec_problem,
 )
+from .sandbox_values import MAX_DATA_SIZE, data_problem
+from .sandbox_values import WALKED as _WALKED
 
 __all__ = [
     "SandboxEnvironment",
@@ -95,6 +99,11 @@ def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
     node = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
     copy_locations(node, like)
     return node
+
+
+def _checked(helper: str, node: ast.expr) -> ast.expr:
+    """`node` passed through a run-time check (constants need none)."""
+    return node if isinstance(node, ast.Constant) else _call(helper, [node], node)
 
 
 class _Policy(RestrictingNodeTransformer):
@@ -184,8 +193,56 @@ class _Policy(RestrictingNodeTransformer):
             return assign
         return super().visit_AugAssign(node)
 
+    # Operations whose C code walks a value (see sandbox_guards): each operand goes through a check first.
+    def visit_Compare(self, node: ast.Compare):
+        node = self.node_contents_visit(node)
+        if all(isinstance(op, ast.Is | ast.IsNot) for op in node.ops):
+            return node
+        if len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn):
+            node.left = _checked("_key_", node.left)  # hashed when the right side is a dict or set
+            node.comparators = [_checked("_haystack_", node.comparators[0])]
+            return node
+        node.left = _checked("_operand_", node.left)
+        node.comparators = [_checked("_operand_", value) for value in node.comparators]
+        return node
+
+    def visit_Set(self, node: ast.Set):
+        node = self.node_contents_visit(node)
+        node.elts = [self._starred_keys(elt) if isinstance(elt, ast.Starred) else _checked("_key_", elt)
+                     for elt in node.elts]
+        return node
+
+    @staticmethod
+    def _starred_keys(elt: ast.Starred) -> ast.Starred:
+        starred = ast.Starred(_call("_keys_", [elt.value], elt), ast.Load())
+        copy_locations(starred, elt)
+        return starred
+
+    def visit_Dict(self, node: ast.Dict):
+        node = self.node_contents_visit(node)
+        node.keys = [key if key is None else _checked("_key_", key) for key in node.keys]
+        return node
+
+    def visit_SetComp(self, node: ast.SetComp):
+        node = super().visit_SetComp(node)
+        node.elt = _checked("_key_", node.elt)
+        return node
+
+    def visit_DictComp(self, node: ast.DictComp):
+        node = super().visit_DictComp(node)
+        node.key = _checked("_key_", node.key)
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript):
+        node = super().visit_Subscript(node)
+        # loads became `_getitem_(...)`, which checks keys; stores and deletes stay subscripts
+        if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice):
+            node.slice = _checked("_key_", node.slice)
+        return node
+
     def visit_FormattedValue(self, node: ast.FormattedValue):
         node = self.node_contents_visit(node)
+        node.value = _checked("_formatted_", node.value)
         spec = node.format_spec
         if isinstance(spec, ast.JoinedStr):
             if not all(isinstance(part, ast.Constant) for part in spec.values):
@@ -285,9 +342,14 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         namespace = dict(self._names)
         namespace.update(external_context or {})
         namespace.update(context)
-        namespace.update(HELPERS)
+        namespace.update(HELPERS_READONLY)
         namespace["__builtins__"] = SAFE_BUILTINS
-        return self._run(code, namespace)
+        result = self._run(code, namespace)
+        if type(result) not in _PLAIN_RESULTS:
+            problem, _size = data_problem(result, expression=True)
+            if problem:
+                raise SandboxViolation(f"the expression's value is not data: {problem}")
+        return result
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
@@ -299,6 +361,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         # Like TaskDataEnvironment, the script runs directly on the task data, so its assignments land
         # there; everything we add is taken out again afterwards.
         before = set(context)
+        fingerprints = {name: _fingerprint(value) for name, value in context.items()}
         shadowed = {name: context[name] for name in HELPERS.keys() & before}
         injected = {name: value for name, value in self._names.items() if name not in context}
         context.update(injected)
@@ -310,6 +373,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         finally:
             self._clean(context, before, injected, external_context)
             context.update(shadowed)
+            # also when the script failed: the case keeps this data, so it must stay data
+            problems = _drop_non_data(context, fingerprints)
+        if problems:
+            raise SandboxViolation("; ".join(problems))
         return True
 
     @staticmethod
@@ -329,6 +396,42 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
     def call_service(self, context, **kwargs):
         raise SandboxViolation("service tasks are not available to diagrams")
+
+
+_PLAIN_RESULTS = frozenset({bool, int, str, type(None)})  # what conditions return: nothing to walk
+
+
+def _fingerprint(value: Any) -> bytes | None:
+    """The value's content in C speed (marshal: plain types only, shared parts written once), to tell which
+    task data a script left as it was."""
+    try:
+        return marshal.dumps(value)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _drop_non_data(context: dict[str, Any], fingerprints: Mapping[str, bytes | None]) -> list[str]:
+    """Takes out of task data what is not JSON data (see `sandbox_values.data_problem`), and says what it was.
+
+    Scripts may keep only data: a function or module stored in a list, data nested thousands of levels deep
+    or too much of it would otherwise break saving the case (and every later step). Values the script left
+    as they were (same marshal bytes) are not walked again: walking the case's data after every script would
+    cost as much as saving it."""
+    problems = []
+    budget = MAX_DATA_SIZE
+    for name in list(context):
+        value = context[name]
+        old = fingerprints.get(name)
+        if old is not None and type(value) in _WALKED and _fingerprint(value) == old:
+            continue
+        problem, size = data_problem(value, budget)
+        budget -= size
+        if problem:
+            del context[name]
+            problems.append(f"task data '{name}' holds {problem}; scripts may only store JSON data "
+                            "(dict, list, text, numbers, true/false, None)")
+            budget = max(budget, 0)
+    return problems
 
 
 def _describe(error: BaseException) -> str:

@@ -2,11 +2,20 @@
 long it may get.
 
 * Operators and methods that can build a huge value in one C call (`'x' * 10**9`, `2 ** 10**9`, `1 << n`,
-  `str.center(n)`, `''.join(...)`, `%`/`format` widths, `range(n)`, `int(Decimal('1e999999'))`, ...) check
-  the size first: the deadline tracer cannot interrupt a single C call.
-* Attribute access is allowed on plain data values and their types only; `str.format` cannot reach
-  attributes through its fields.
-* Builtins are a short safe list; `datetime`, `decimal` and `math` are attribute-only stand-ins.
+  `str.center(n)`, `''.join(...)`, `%`/`format` widths, `range(n)`, `zip(*[l] * n)`, `to_bytes(n)`, ...)
+  check the size first: the deadline tracer cannot interrupt a single C call.
+* Calls that walk a value in C (`str()`, f-strings, `%`, `format()`, `==`/`<`/`in`, `sorted()`, `min()`,
+  `max()`, `set()`, `dict()`, `list.sort/index/count`, dict keys and set members) measure the walk first
+  (`sandbox_values.walk_problem`): a list repeating one big item costs what it would print or compare, and
+  hashed keys may not nest deeper than 100 levels (deep tuples crash CPython's hash).
+* Attribute access is allowed on plain data values and their types only, never returns a class other than
+  the ones offered (`mro()` is refused: it would reach the real `Decimal` behind the checked one), and
+  "now"/"today" always come from tejun's clock, also through an instance (`date(2020, 1, 1).today()`).
+  `str.format` cannot reach attributes through its fields. Expressions cannot change data in place
+  (`HELPERS_READONLY` refuses `append`, `update`, ...): only scripts write task data, and what they leave
+  there is checked to be JSON data (`sandbox_values.data_problem`).
+* Builtins are a short safe list (`str`, `dict`, `set` are checking stand-ins that still work with
+  `isinstance`); `datetime`, `decimal` and `math` are attribute-only stand-ins.
 * `Watchdog` is the `sys.settrace` function enforcing one call's deadline and a memory-growth ceiling.
 """
 
@@ -29,6 +38,7 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from .. import clock
+from .sandbox_values import WALKED, key_problem, walk_problem
 
 # SpiffWorkflow finds the failing line of a script by looking for this file name in the traceback.
 SANDBOX_FILENAME = "<string>"
@@ -75,6 +85,57 @@ def _check_int(value: Any) -> None:
 def _check_length(length: int, what: str) -> None:
     if length > MAX_SEQUENCE_LEN:
         _refuse(f"{what} would create {length} items (limit {MAX_SEQUENCE_LEN})")
+
+
+def _check_walk(value: Any, what: str) -> None:
+    """Refuses a C-level walk over `value` (printing, comparing, sorting it) that would do too much."""
+    if type(value) in WALKED:
+        problem = walk_problem(value)
+        if problem:
+            _refuse(f"{what}: {problem}")
+
+
+def _check_keys(values: Any, what: str) -> Any:
+    """`values` as something C code may hash item by item: iterators are read into a list first (in Python,
+    so the deadline applies) and deep or huge tuple keys refused."""
+    if type(values) not in WALKED and not isinstance(values, str | range):
+        values = list(values)
+    if type(values) in WALKED:
+        problem = walk_problem(values, hashing=True)
+        if problem:
+            _refuse(f"{what}: {problem}")
+    return values
+
+
+def _operand(value: Any) -> Any:
+    """Wraps each operand of `==`, `<`, ...: comparing containers walks them in C."""
+    if type(value) in WALKED:
+        _check_walk(value, "comparison")
+    return value
+
+
+def _key(value: Any) -> Any:
+    """Wraps dict keys and set members (`{k: v}`, `{k}`, `d[k] = v`) and the left side of `in`."""
+    problem = key_problem(value)
+    if problem:
+        _refuse(f"key: {problem}")
+    return value
+
+
+def _haystack(value: Any) -> Any:
+    """Wraps the right side of `in`: a list or tuple is compared item by item, a dict or set hashes once."""
+    if type(value) in WALKED and not isinstance(value, dict | set | frozenset):
+        _check_walk(value, "'in'")
+    return value
+
+
+def _formatted(value: Any) -> Any:
+    """Wraps each value of an f-string: formatting a container prints all of it."""
+    if type(value) in WALKED:
+        _check_walk(value, "f-string")
+    else:
+        _check_decimal(value)
+    return value
 
 
 def _check_mul(a: Any, b: Any) -> None:
@@ -124,6 +185,7 @@ def _check_mod(a: Any, b: Any) -> None:
         values = b.values() if isinstance(b, Mapping) else b if isinstance(b, tuple) else (b,)
         for value in values:
             _check_decimal(value)
+            _check_walk(value, "% formatting")
     else:
         _check_division(a, b)
 
@@ -221,6 +283,7 @@ def _safe_format(template: str, *args: Any, **kwargs: Any) -> str:
                 _refuse(problem)
     for value in (*args, *kwargs.values()):
         _check_decimal(value)
+        _check_walk(value, "format()")
     return template.format(*args, **kwargs)
 
 
@@ -282,6 +345,13 @@ def _safe_as_integer_ratio(number):
     return number.as_integer_ratio()
 
 
+def _safe_to_bytes(number, length=1, *args, **kwargs):
+    length = kwargs.pop("length", length)
+    if isinstance(length, int):
+        _check_length(length, "to_bytes()")
+    return number.to_bytes(length, *args, **kwargs)
+
+
 # Methods of allowed types that could produce a huge value in one C call: replaced by checked versions.
 _GUARDED_METHODS: dict[str, Callable[..., Any]] = {
     "format": _safe_format,
@@ -297,17 +367,73 @@ _GUARDED_METHODS: dict[str, Callable[..., Any]] = {
     "extend": _safe_extend,
     "from_bytes": _safe_from_bytes,
     "as_integer_ratio": _safe_as_integer_ratio,
+    "to_bytes": _safe_to_bytes,
 }
 _GUARDED_OWNERS = (str, bytes, list, int, decimal.Decimal)
 
+# Container methods whose C code walks a value: "walk" compares (the receiver and the arguments are measured),
+# "keys" hashes every item of its arguments, "key" hashes its arguments.
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+_WALKING_METHODS: dict[tuple[type, str], str] = {
+    **{(kind, name): "walk" for kind in (list, tuple) for name in ("index", "count")},
+    (list, "sort"): "walk", (list, "remove"): "walk",
+    **{(dict, name): "key" for name in ("get", "pop", "setdefault")},
+    (dict, "fromkeys"): "keys", (dict, "update"): "keys",
+    **{(set, name): "key" for name in ("add", "remove", "discard")},
+    **{
+        (kind, name): "keys"
+        for kind in (set, frozenset)
+        for name in ("union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset",
+                     "isdisjoint")
+    },
+    **{(set, name): "keys" for name in ("update", "intersection_update", "difference_update",
+                                        "symmetric_difference_update")},
+}
+# What expressions (conditions, timers, decision cells) may not call: they read data, scripts change it.
+_MUTATING_METHODS = frozenset({
+    "append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update", "setdefault", "popitem",
+    "add", "discard", "difference_update", "intersection_update", "symmetric_difference_update",
+})
+_CLOCK_READERS = frozenset({"now", "today", "utcnow"})
+
+
+def _container_of(obj: Any, is_type: bool) -> type | None:
+    if not is_type:
+        kind = type(obj)
+        return kind if kind in _CONTAINERS else None
+    return next((kind for kind in _CONTAINERS if issubclass(obj, kind)), None)
+
+
+def _walk_checked(method: Callable[..., Any], name: str, mode: str, receiver: Any) -> Callable[..., Any]:
+    what = f"{name}()"
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if mode == "walk":
+            _check_walk(receiver, what)
+            for arg in args:
+                _check_walk(arg, what)
+        elif mode == "keys":
+            args = tuple(_check_keys(arg, what) for arg in args)
+        else:
+            for arg in args:
+                _key(arg)
+        return method(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
 
 def _guarded_getattr(obj: Any, name: str) -> Any:
-    if not isinstance(name, str) or name.startswith("_") or name in INSPECT_ATTRIBUTES:
+    if not isinstance(name, str) or name.startswith("_") or name in INSPECT_ATTRIBUTES or name == "mro":
         _refuse(f"attribute {name!r} is not allowed")
     is_type = isinstance(obj, type)
     if not (issubclass(obj, _DATA_TYPES) if is_type else isinstance(obj, _DATA_TYPES)):
         kind = f"type {obj.__name__}" if is_type else f"{type(obj).__name__} objects"
         _refuse(f"attribute access on {kind} is not allowed (attribute '{name}')")
+    if name in _CLOCK_READERS and (issubclass(obj, datetime.date) if is_type else isinstance(obj, datetime.date)):
+        # `date(2020, 1, 1).today()` is the real method: "now" is tejun's clock's, however it is reached
+        is_datetime = issubclass(obj, datetime.datetime) if is_type else isinstance(obj, datetime.datetime)
+        return getattr(_CLOCKED_DATETIME if is_datetime else _CLOCKED_DATE, name)
     value = getattr(obj, name)
     guard = _GUARDED_METHODS.get(name)
     owned = issubclass(obj, _GUARDED_OWNERS) if is_type else isinstance(obj, _GUARDED_OWNERS)
@@ -317,10 +443,26 @@ def _guarded_getattr(obj: Any, name: str) -> Any:
         return guard if is_type else functools.partial(guard, obj)
     if isinstance(value, types.ModuleType):
         _refuse(f"attribute '{name}' is a module, which is not allowed")
+    if isinstance(value, type) and value not in _OFFERED_TYPES:
+        _refuse(f"attribute '{name}' is a class, which is not allowed")
+    container = _container_of(obj, is_type)
+    if container is not None:
+        mode = _WALKING_METHODS.get((container, name))
+        if mode is not None:
+            return _walk_checked(value, name, mode, None if is_type else obj)
     return value
 
 
+def _readonly_getattr(obj: Any, name: str) -> Any:
+    """`_getattr_` of expressions: as for scripts, but data cannot be changed in place."""
+    if name in _MUTATING_METHODS and _container_of(obj, isinstance(obj, type)) is not None:
+        _refuse(f"'{name}()' changes data, which expressions may not do (use a script task)")
+    return _guarded_getattr(obj, name)
+
+
 def _guarded_getitem(obj: Any, key: Any) -> Any:
+    if type(key) in (tuple, frozenset) and isinstance(obj, dict):
+        _key(key)
     return obj[key]
 
 
@@ -388,12 +530,67 @@ def _builtin(func: Callable[..., Any], name: str) -> Callable[..., Any]:
     return func
 
 
+def _comparing(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`sorted`, `min`, `max`: compare the items of their argument(s) in C."""
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and type(args[0]) not in WALKED and not isinstance(args[0], str | range):
+            args = (list(args[0]),)  # an iterator: read it in Python first, then measure it
+        for arg in args:
+            _check_walk(arg, f"{func.__name__}()")
+        return func(*args, **kwargs)
+
+    return _builtin(checked, func.__name__)
+
+
+def _safe_zip(*iterables: Any, **kwargs: Any) -> Any:
+    # `list(zip(*[big] * n))` builds n times `big` in one C call
+    iterables = tuple(it if hasattr(it, "__len__") else list(it) for it in iterables)
+    shortest = min((len(it) for it in iterables), default=0)
+    _check_length(shortest * len(iterables), "zip()")
+    return zip(*iterables, **kwargs)  # noqa: B905 (zip as scripts know it)
+
+
+class _StandInType(type):
+    """Metaclass of the checked stand-ins for builtin types: `isinstance(x, dict)` still sees every dict."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, cls.__mro__[1])
+
+    def __repr__(cls) -> str:
+        return f"<class '{cls.__name__}'>"
+
+
+def _stand_in(real: type, check: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> type:
+    """`real` as scripts call it: the arguments are checked (and possibly read into lists) first; the result
+    is a plain `real` value."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        return real(*check(args), **kwargs)
+
+    return _StandInType(real.__name__, (real,), {"__new__": __new__, "__slots__": (), "__module__": "builtins"})
+
+
+def _check_str_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    if args:
+        _check_walk(args[0], "str()")
+        _check_decimal(args[0])
+    return args
+
+
+def _check_hashed_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    if args and not isinstance(args[0], dict):  # copying a dict re-uses its keys' hashes
+        return (_check_keys(args[0], "building a collection"), *args[1:])
+    return args
+
+
 SAFE_BUILTINS: Mapping[str, Any] = types.MappingProxyType({
-    "len": len, "min": min, "max": max, "sum": _builtin(_safe_sum, "sum"), "sorted": sorted, "any": any,
-    "all": all, "range": _builtin(_safe_range, "range"), "dict": dict, "list": list, "tuple": tuple,
-    "set": set, "str": str, "int": int, "float": float, "bool": bool,
-    "round": _builtin(_safe_round, "round"), "abs": abs, "enumerate": enumerate, "zip": zip,
-    "isinstance": isinstance, "None": None, "True": True, "False": False,
+    "len": len, "min": _comparing(min), "max": _comparing(max), "sum": _builtin(_safe_sum, "sum"),
+    "sorted": _comparing(sorted), "any": any, "all": all, "range": _builtin(_safe_range, "range"),
+    "dict": _stand_in(dict, _check_hashed_args), "list": list, "tuple": tuple,
+    "set": _stand_in(set, _check_hashed_args), "str": _stand_in(str, _check_str_args), "int": int,
+    "float": float, "bool": bool, "round": _builtin(_safe_round, "round"), "abs": abs, "enumerate": enumerate,
+    "zip": _builtin(_safe_zip, "zip"), "isinstance": isinstance, "None": None, "True": True, "False": False,
 })
 
 
@@ -503,6 +700,14 @@ def _module_namespaces() -> dict[str, Namespace]:
 
 
 MODULES = _module_namespaces()
+_CLOCKED_DATETIME = vars(MODULES["datetime"])["datetime"]
+_CLOCKED_DATE = vars(MODULES["datetime"])["date"]
+# the only classes an attribute may hand to a script: the ones it is offered by name anyway
+_OFFERED_TYPES = frozenset(
+    value
+    for value in (*SAFE_BUILTINS.values(), *(v for m in MODULES.values() for v in vars(m).values()))
+    if isinstance(value, type)
+)
 
 HELPERS: Mapping[str, Any] = types.MappingProxyType({
     "_getattr_": _guarded_getattr,
@@ -516,7 +721,14 @@ HELPERS: Mapping[str, Any] = types.MappingProxyType({
     "_print_": _DiscardPrints,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
+    "_operand_": _operand,
+    "_key_": _key,
+    "_keys_": functools.partial(_check_keys, what="'{*...}'"),
+    "_haystack_": _haystack,
+    "_formatted_": _formatted,
 })
+# expressions (conditions, timers, decision cells) read data; only scripts change it
+HELPERS_READONLY: Mapping[str, Any] = types.MappingProxyType({**HELPERS, "_getattr_": _readonly_getattr})
 
 
 # --------------------------------------------------------------------------------------------------
