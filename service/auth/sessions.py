@@ -7,7 +7,8 @@ table only the key's SHA-256. A request is signed in while its row is open (`end
   (`TEJUN_SESSION_LIFETIME_HOURS`, 12);
 * comes from the address and browser (User-Agent) it was opened from ("strong" session protection).
 
-Otherwise the row is ended, with the reason. Signing out ends the one session; a password reset or change and
+Otherwise the row is ended, with the reason. Signing out ends the one session (and so does signing in again
+in the same browser); a password reset or change and
 a deactivation end all of the user's sessions. An ended session never comes back: a copy of its cookie is
 worth nothing afterwards.
 
@@ -32,6 +33,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 # why a session ended (user_sessions.ended_reason)
 SIGNED_OUT = "signed_out"
+REPLACED = "replaced"  # the same browser signed in again
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a password
 DEACTIVATED = "deactivated"
 IDLE = "idle"

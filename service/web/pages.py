@@ -60,7 +60,6 @@ def login():
         except TooManyAttempts as exc:
             flash(_("Too many failed sign-ins. Please wait a while and try again."), "error")
             return render_template("login.html"), exc.status
-        session.clear()  # a fresh session at sign-in (no fixation)
         login_user(start_session(user_id, "password"))
         # the cookie expires with the session's absolute lifetime, not only at browser close
         session.permanent = True
@@ -72,8 +71,13 @@ def login():
 
 def start_session(user_id: int, method: str):
     """A new server-side session for a user who has just signed in (password or single sign-on), bound to this
-    address and browser; the signed-in user whose id the cookie will carry."""
+    address and browser, in a fresh cookie session (no fixation); a session this browser held before ends.
+    Returns the signed-in user whose session key the cookie will carry."""
+    previous = str(session.get("_user_id") or "")
+    session.clear()
     with unit_of_work(services()) as db_session:
+        if previous.startswith(sessions.KEY_PREFIX):
+            sessions.end(db_session, previous[len(sessions.KEY_PREFIX):], sessions.REPLACED)
         key = sessions.start(db_session, user_id, method=method, remote_addr=request.remote_addr,
                              user_agent=request.headers.get("User-Agent"))
     return load_user(sessions.KEY_PREFIX + key)

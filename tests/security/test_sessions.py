@@ -116,20 +116,27 @@ def test_sessions_end_when_idle_and_after_their_lifetime(svc, app, world, travel
 def test_sign_in_sign_out_and_ends_are_recorded_per_session(svc, app, world):
     from service.models import UserSession
 
+    def reasons() -> list:
+        with svc.db.reader() as session:
+            rows = session.scalars(select(UserSession).where(UserSession.user_id == world.users["security2"])
+                                   .order_by(UserSession.id)).all()
+            assert all(r.user_agent and r.remote_addr and r.method == "password" for r in rows)
+            return [r.ended_reason for r in rows]
+
     first = sign_in(app, world, "security2")
     second = sign_in(app, world, "security2")
     post(first, "/logout")
     assert signed_in(second)
-    with svc.db.reader() as session:
-        rows = session.scalars(select(UserSession).where(UserSession.user_id == world.users["security2"])
-                               .order_by(UserSession.id)).all()
-        assert [r.ended_reason for r in rows] == ["signed_out", None]
-        assert all(r.user_agent and r.remote_addr for r in rows)
+    assert reasons() == ["signed_out", None]
+    # signing in again in the same browser ends the session it held
+    thief = copy_of(app, second)
+    sign_in_again = second.post("/login", data={"username": world.username("security2"), "password": PASSWORD,
+                                                "csrf_token": second.csrf})
+    assert sign_in_again.status_code == 302
+    assert signed_in(second) and not signed_in(thief)
+    assert reasons() == ["signed_out", "replaced", None]
     _admin(svc, world, do=admin.reset_password, user_id=world.users["security2"])
-    with svc.db.reader() as session:
-        rows = session.scalars(select(UserSession).where(UserSession.user_id == world.users["security2"])
-                               .order_by(UserSession.id)).all()
-        assert [r.ended_reason for r in rows] == ["signed_out", "password_reset"]
+    assert reasons() == ["signed_out", "replaced", "password_reset"]
 
 
 # -- point 4: a reset or deactivation revokes every token for good --------------------------------------------
