@@ -75,3 +75,54 @@ test('draft-07 definitions, broken schemas do not throw', () => {
   const broken = v.validateFormData({}, { $ref: '#/nowhere' });
   assert.ok(broken.errors.length === 1 && broken.errorSchema.$schema);
 });
+
+// The shipped forms (forms/*.schema.json): a decision's own fields appear, and are required, only once it is
+// chosen; what was typed into another decision's fields is not sent; declarations start unticked.
+const FORMS = new URL('../../../../forms/', import.meta.url);
+const { readFileSync } = await import('node:fs');
+const form = (name) => JSON.parse(readFileSync(new URL(name, FORMS), 'utf8'));
+
+test('fa_review: each decision shows its own fields, accepting needs none of them', () => {
+  const v = new CfWorkerValidator({ lang: 'ja' });
+  const root = form('fa_review.schema.json');
+  const utils = createSchemaUtils(v, root);
+  const review = (data) => utils.retrieveSchema(root.properties.fa_review, data);
+  const shown = (decision) => Object.keys(review(decision ? { decision } : {}).properties).sort();
+  assert.deepEqual(shown(undefined), ['comments', 'decision']);
+  assert.deepEqual(shown('accept'), ['comments', 'conditions', 'decision']);
+  assert.deepEqual(shown('request_additional_mitigation'),
+    ['comments', 'decision', 'requested_measures', 'response_due_date']);
+  assert.deepEqual(shown('not_accept'), ['comments', 'decision', 'reasons']);
+  // RJSF's own defaults add no measure row to "accept"
+  assert.deepEqual(utils.getDefaultFormState(root, { fa_review: { decision: 'accept' } }),
+    { fa_review: { decision: 'accept' } });
+  assert.deepEqual(v.validateFormData({ fa_review: { decision: 'accept' } }, root).errors, []);
+  const missing = v.validateFormData({ fa_review: { decision: 'request_additional_mitigation' } }, root);
+  assert.deepEqual(missing.errorSchema.fa_review.requested_measures.__errors, ['入力してください。']);
+  const asking = { fa_review: { decision: 'request_additional_mitigation', requested_measures: [{}] } };
+  const { errorSchema } = v.validateFormData(asking, root);
+  assert.deepEqual(errorSchema.fa_review.requested_measures[0].detail.__errors, ['入力してください。']);
+  // a row left behind by an earlier choice is not sent with "accept"
+  const switched = { fa_review: { ...asking.fa_review, decision: 'accept' } };
+  assert.deepEqual(utils.omitExtraData(root, switched), { fa_review: { decision: 'accept' } });
+});
+
+test('declarations start unticked and a missing tick is explained', () => {
+  for (const lang of ['ja', 'en']) {
+    const v = new CfWorkerValidator({ lang });
+    const root = form('disclosure.schema.json');
+    const utils = createSchemaUtils(v, root);
+    const certification = utils.getDefaultFormState(root.properties.disclosure.properties.certification, {});
+    assert.notEqual(certification.consent, true); // RJSF starts a required boolean at false: unticked
+    assert.notEqual(certification.certified, true);
+    const data = { disclosure: { certification: { certified: false, certification_date: '2026-04-01' } } };
+    const { errorSchema } = v.validateFormData(data, root);
+    // an unticked box stays unticked when something else changes (RJSF replaces values outside one-value enums)
+    const cert = root.properties.disclosure.properties.certification;
+    const after = utils.sanitizeDataForNewSchema(cert, cert, { consent: false, certified: false });
+    assert.deepEqual([after.consent, after.certified], [false, false]);
+    const expected = lang === 'ja' ? '内容を確認して、チェックを入れてください。' : 'Please confirm by ticking this box.';
+    assert.deepEqual(errorSchema.disclosure.certification.consent.__errors, [expected]);
+    assert.deepEqual(errorSchema.disclosure.certification.certified.__errors, [expected]);
+  }
+});

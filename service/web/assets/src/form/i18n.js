@@ -147,6 +147,7 @@ const MESSAGES = {
     contains: () => '条件を満たす項目を含めてください。',
     dependencies: () => '入力してください。',
     dependentRequired: () => '入力してください。',
+    mustCheck: () => '内容を確認して、チェックを入れてください。',
     other: () => '入力内容を確認してください。',
   },
   en: {
@@ -175,13 +176,26 @@ const MESSAGES = {
     contains: () => 'Include at least one matching item.',
     dependencies: () => 'This field is required.',
     dependentRequired: () => 'This field is required.',
+    mustCheck: () => 'Please confirm by ticking this box.',
     other: () => 'Please check this value.',
   },
 };
 
-/** Message for a failed JSON Schema keyword; `limit` is the keyword's value in the schema. */
-export function validationMessage(lang, keyword, { limit, parent = {}, value } = {}) {
+/** A declaration ("I certify ...", "consent obtained"): a yes/no that only a ticked box answers. Forms write it
+ * `{"type": "boolean", "not": {"const": false}}`: RJSF would tick a `const: true` box by itself (its default), and
+ * re-tick an unticked `enum: [true]` one on the next change (it replaces a value outside a one-value enum). */
+export function isDeclaration(schema) {
+  if (!schema || typeof schema !== 'object' || schema.type !== 'boolean') return false;
+  const only = (s, value) => s && typeof s === 'object'
+    && (s.const === value || (Array.isArray(s.enum) && s.enum.length === 1 && s.enum[0] === value));
+  return only(schema, true) || only(schema.not, false);
+}
+
+/** Message for a failed JSON Schema keyword; `limit` is the keyword's value in the schema, `field` the schema of
+ * the field the message is shown at. */
+export function validationMessage(lang, keyword, { limit, parent = {}, field, value } = {}) {
   const table = MESSAGES[pickLang(lang)];
+  if (['required', 'enum', 'const', 'not', 'type'].includes(keyword) && isDeclaration(field)) return table.mustCheck();
   // An emptied field of an array comes back as null: "required" reads better than "must be text".
   if (keyword === 'type' && value === null) return table.required();
   // Draft-04 boolean exclusiveMinimum/Maximum

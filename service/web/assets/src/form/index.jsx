@@ -2,14 +2,22 @@
 // Mount contract: see ../../README.md ("form.js").
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import Form from '@rjsf/core';
+import Form, { getDefaultRegistry } from '@rjsf/core';
 import { ErrorSchemaBuilder } from '@rjsf/utils';
 import CfWorkerValidator from './validator.js';
-import { localizeSchema, localizeUiSchema, pickLang, rjsfTranslator, uiText } from './i18n.js';
+import { isDeclaration, localizeSchema, localizeUiSchema, pickLang, rjsfTranslator, uiText } from './i18n.js';
 import { fieldId, templates } from './templates.jsx';
 import AttachmentWidget from './attachment.jsx';
 
-const widgets = { attachment: AttachmentWidget };
+const DefaultCheckbox = getDefaultRegistry().widgets.CheckboxWidget;
+
+// A declaration's box is marked required (*) the way RJSF marks a `const: true` one; it still starts unticked.
+function CheckboxWidget(props) {
+  const { schema } = props;
+  return <DefaultCheckbox {...props} schema={isDeclaration(schema) ? { ...schema, const: true } : schema} />;
+}
+
+const widgets = { attachment: AttachmentWidget, CheckboxWidget };
 
 function readJSON(id, fallback) {
   const el = document.getElementById(id);
@@ -213,6 +221,9 @@ function TejunForm({ config }) {
         extraErrors={extraErrors}
         // A const inside oneOf is an option of a list ("研究代表者"...), not a value to preselect.
         experimental_defaultFormStateBehavior={{ constAsDefaults: 'skipOneOf' }}
+        // Fields of a choice not taken (a decision's own fields under if/then) are hidden: what was typed
+        // into them before the choice changed is not sent.
+        omitExtraData
         liveValidate={touched ? 'onBlur' : false}
         transformErrors={inPageOrder}
         showErrorList="top"

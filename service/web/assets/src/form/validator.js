@@ -238,6 +238,7 @@ export default class CfWorkerValidator {
         const message = validationMessage(this.lang, u.keyword, {
           limit: parent[u.keyword],
           parent,
+          field: fieldSchema,
           value,
           original: u.error,
         });
