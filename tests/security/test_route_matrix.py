@@ -622,9 +622,11 @@ def _api(m: Matrix, user: str, path: str):
 
 def test_an_institutions_own_screening_lists_are_listed_only_for_its_people(matrix):
     own = f"{matrix.world.tag} C's own"
-    for user in ("other_security", "other_researcher", "auditor"):
+    # the institution's office (by role there), auditors of every case; not its researchers
+    for user in ("other_security", "other_admin", "auditor"):
         assert own in {s["label"] for s in _api(matrix, user, "/api/v1/screening/snapshots")}, user
-    for user in ("security", "researcher", "partner_security", "fa_officer", "fa2_officer", "fa_auditor"):
+    for user in ("other_researcher", "security", "researcher", "partner_security", "fa_officer", "fa2_officer",
+                 "fa_auditor"):
         labels = {s["label"] for s in _api(matrix, user, "/api/v1/screening/snapshots")}
         assert own not in labels and f"{matrix.world.tag} list" in labels, user
 

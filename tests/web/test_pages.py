@@ -415,7 +415,9 @@ def test_partner_institutions_see_only_their_part(app, svc, world):
     stored = store_upload(svc, world.actor("security"), roster_item.task_id, "名簿.pdf", io.BytesIO(PDF))
     partner = sign_in(app, world, "partner_security")
     page = text(partner.get(f"/cases/{case.id}"))
-    assert "概要" in page and 'id="tejun-diagram"' in page  # their part: summary and the procedure
+    assert "概要" in page  # their part: the summary, their own steps
+    # the diagram's progress runs through the lead's steps: not shown to a partner (docs/security.md)
+    assert 'id="tejun-diagram"' not in page
     assert "名簿.pdf" not in page and "研究チーム名簿と同意" not in page  # not the lead's work
     assert partner.get(f"/attachments/{stored.id}").status_code == 404
     assert partner.get(f"/tasks/{roster_item.task_id}").status_code == 404
