@@ -23,6 +23,7 @@ from .api.problems import Api, problem, tejun_error, unexpected_error
 from .auth.session import authenticated_by_cookie, close_read_session, login_manager
 from .config import Settings
 from .errors import TejunError
+from .input_guard import GuardedRequest, StrictJSONProvider, check_request
 from .migrate import MIGRATIONS_DIR
 from .models import Base
 from .services import Services
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     settings = settings or Settings.from_env(**overrides)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.url_map.converters["int"] = DatabaseId  # before any route is added
+    app.request_class = GuardedRequest  # integers in query strings and forms bounded (service/input_guard.py)
+    app.json = StrictJSONProvider(app)  # no NaN, giant integers or deep nesting in JSON bodies
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -102,6 +105,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from .web import register as register_web
 
     register_web(app)
+
+    app.before_request(check_request)  # NUL, lone surrogates, bad JSON: 4xx before any other check
 
     @app.before_request
     def _protect():

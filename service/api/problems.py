@@ -7,7 +7,7 @@ import re
 from http import HTTPStatus
 
 import marshmallow as ma
-from flask import jsonify
+from flask import jsonify, request
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
@@ -70,9 +70,11 @@ _CONFLICTS = re.compile(r"/tasks/\{task_id\}/(claim|release|assign|complete|draf
 
 def errors_of(path: str, method: str) -> set[int]:
     """The problems an API operation may answer, as the guard and the use cases raise them."""
+    # every operation: 422 for a value the input rules refuse (NUL, lone surrogates: service/input_guard.py), and
+    # for writes 400 for a body that is no acceptable JSON (NaN, giant integers, deep nesting)
     if path.endswith("/auth/token"):
-        return {401, 422, 429}  # wrong password, malformed request, too many failed sign-ins
-    found = {401, 403}  # not signed in; the token lacks the read or write scope
+        return {400, 401, 422, 429}  # bad JSON, wrong password, malformed request, too many failed sign-ins
+    found = {401, 403, 422}  # not signed in; the token lacks the read or write scope; the input rules
     if "{" in path or (path.endswith("/cases") and method == "post"):
         found.add(404)  # outside the caller's scope looks the same as absent
     if method != "get":
@@ -109,6 +111,11 @@ class Api(SmorestApi):
                                                                                    HTTPStatus(status).name))
 
     def handle_http_exception(self, error: HTTPException):
+        """flask-smorest answers every HTTP error of the app (not only the API's): pages get their error page."""
+        if not wants_problem():
+            from ..web.errors import page_for
+
+            return page_for(error)
         data = getattr(error, "data", None) or {}
         errors = _flatten(data["messages"]) if "messages" in data else data.get("errors")
         detail = data.get("message") or error.description
@@ -118,6 +125,12 @@ class Api(SmorestApi):
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
         return response
+
+
+def wants_problem() -> bool:
+    """API paths, and the pages' JSON endpoints (form.js), answer problem+json; other pages an error page."""
+    return (request.path.startswith("/api/") or request.is_json
+            or request.accept_mimetypes.best == "application/json")
 
 
 def tejun_error(error: TejunError):

@@ -33,6 +33,7 @@ from .. import clock
 from ..auth import admin
 from ..auth.roles import ALL_ROLES, ORG_KIND_ROLES, ORG_KINDS
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
+from ..input_guard import ID_MAX
 from ..unit_of_work import unit_of_work
 from . import labels
 from .blueprint import services
@@ -84,7 +85,7 @@ def _field_errors(exc: ValidationFailed) -> dict[str, str]:
 
 def _int(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= ID_MAX else None
 
 
 def _roles_by_kind() -> dict[str, list[str]]:

@@ -400,10 +400,7 @@ def _chosen_case_ids(version_id: int, target: queries.VersionRow, session) -> li
         rows, _total = queries.movable_cases(session, target.set_name, version_id, _case_filter(request.form),
                                              limit=migration.MAX_CASES_PER_JOB)
         return [r.id for r in rows]
-    ids = []
-    for value in request.form.getlist("case_id"):
-        if value.isdigit():
-            ids.append(int(value))
+    ids = [i for i in request.form.getlist("case_id", type=int) if i > 0]  # out of range: 400 (input_guard)
     return list(dict.fromkeys(ids))[:migration.MAX_CASES_PER_JOB]
 
 
@@ -438,7 +435,7 @@ def migrate(version_id: int):
             _target(session, version_id)
         except InvalidRequest:
             return _not_published(version_id)
-    case_ids = list(dict.fromkeys(int(v) for v in request.form.getlist("case_id") if v.isdigit()))
+    case_ids = list(dict.fromkeys(i for i in request.form.getlist("case_id", type=int) if i > 0))
     if not case_ids:
         flash(_("Choose at least one case."), "error")
         return redirect(url_for("designer.cases", version_id=version_id))

@@ -44,7 +44,7 @@ def notification_open(notification_id: int):
 @bp.post("/notifications/read")
 @login_required
 def notification_read():
-    ids = [int(x) for x in request.form.getlist("id") if x.isdigit()]
+    ids = [i for i in request.form.getlist("id", type=int) if i > 0]  # out of range: 400 (input_guard)
     with unit_of_work(services()) as session:
         count = mark_read(session, current_user.user_id, ids or None)
     if count:

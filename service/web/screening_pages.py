@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 
 from .. import disclosures
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
+from ..input_guard import parse_text
 from ..screening import procedure
 from ..screening.sources import SOURCES
 
@@ -54,7 +55,7 @@ def my_disclosure():
 def save_my_disclosure():
     text = request.form.get("profile", "")
     try:
-        data = json.loads(text or "{}")
+        data = parse_text(text or "{}")  # strict JSON, no NUL or lone surrogates (service/input_guard.py)
     except ValueError as exc:
         flash(_("That is not valid JSON: %(error)s", error=str(exc)), "error")
         return _profile_page(current_user.actor.user_id, text=text, status=422)
