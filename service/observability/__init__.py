@@ -56,13 +56,13 @@ def init_app(app: Flask, svc) -> None:
     allowed = _networks(settings.metrics_allow)
     token = settings.metrics_token
     gauges = metrics.DatabaseGauges(svc)
-    completions: dict[str, str] = {}
+    completions: dict = {}  # endpoint: its counter, found at the first POST
     conflicts, errors, task_completions = metrics.http_conflicts, metrics.http_errors, metrics.task_completions
     request_id, incoming_or_new = logs.request_id, logs.incoming_or_new
 
     @app.before_request
     def _request_id():
-        request_id.set(incoming_or_new(request.headers.get("X-Request-ID")))
+        request_id.set(incoming_or_new(request.environ.get("HTTP_X_REQUEST_ID")))
 
     @app.after_request
     def _count(response: Response) -> Response:
@@ -78,10 +78,11 @@ def init_app(app: Flask, svc) -> None:
                 _add_request_id(response, rid)
         elif request.method == "POST":
             if not completions:
-                completions.update(_completion_endpoints(app))
-            via = completions.get(request.endpoint)
-            if via is not None:
-                task_completions.labels(via).inc()
+                completions.update({endpoint: task_completions.labels(via)
+                                    for endpoint, via in _completion_endpoints(app).items()})
+            counter = completions.get(request.endpoint)
+            if counter is not None:
+                counter.inc()
         return response
 
     @app.teardown_request
