@@ -51,7 +51,7 @@ def accepted(svc, world) -> Case:
 
 def waiting(svc, case_id: int) -> set[str]:
     with svc.db.reader() as session:
-        flow = commands._restore(session, svc, session.get(CaseRow, case_id))
+        flow = queries.restore(session, session.get(CaseRow, case_id))
         return {m.name for m in flow.waiting_messages()}
 
 
@@ -99,7 +99,7 @@ def test_the_page_neither_offers_nor_takes_system_only_messages(app, svc, world,
     assert 'value="screening_hit"' not in page and 'value="disclosure_changed"' not in page
     with svc.db.reader() as session:
         row = session.get(CaseRow, accepted.id)
-        offered = queries.case_actions(world.actor("security"), row, commands._restore(session, svc, row))
+        offered = queries.case_actions(world.actor("security"), row, queries.restore(session, row))
     assert offered == ["member_added", "partner_added"]
     for name in ("screening_hit", "disclosure_changed"):
         response = post(client, f"/cases/{accepted.id}/messages", {"name": name, "subject_id": "M1"})
