@@ -15,9 +15,11 @@ Two engine facts shape this module (see docs/architecture.md, "Engine"):
 from __future__ import annotations
 
 import json
+import logging
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +36,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import timeshift  # noqa: F401  (puts SpiffWorkflow's timers on tejun's clock)
 from .sandbox import SandboxedScriptEngine
+from .sandbox_values import data_problem
+
+log = logging.getLogger(__name__)
 
 UNFINISHED = TaskState.NOT_FINISHED_MASK
 _STATE_FORMAT = 1
@@ -172,6 +177,17 @@ class CaseWorkflow:
         return cls(workflow, visited, time_limit)
 
     def dump(self) -> bytes:
+        try:
+            text = self._dump_text()
+        except (TypeError, ValueError, RecursionError):
+            # The sandbox lets only data into task data; should anything else get there all the same, the case
+            # must still be saved (else every later request on it fails): what is not data is dropped, loudly.
+            dropped = self._drop_non_data()
+            log.error("case state held values that are not data, dropped: %s", "; ".join(dropped))
+            text = self._dump_text()
+        return zlib.compress(text.encode(), 1)
+
+    def _dump_text(self) -> str:
         _serializer.registry._encoder_mode = True
         try:
             dct = _serializer.to_dict(self.wf)
@@ -180,7 +196,20 @@ class CaseWorkflow:
         dct[_serializer.VERSION_KEY] = _serializer.VERSION
         dct["tejun_format"] = _STATE_FORMAT
         dct["tejun_visited"] = sorted(self.visited)
-        return zlib.compress(json.dumps(dct, separators=(",", ":"), default=_json_default).encode(), 1)
+        return json.dumps(dct, separators=(",", ":"), default=_json_default)
+
+    def _drop_non_data(self) -> list[str]:
+        dropped = []
+        holders = [t.data for t in self._all_tasks()]
+        holders += [w.data for w in (self.wf, *self.wf.subprocesses.values())]
+        holders += [w.data_objects for w in (self.wf, *self.wf.subprocesses.values())]
+        for data in holders:
+            for name in list(data):
+                problem, _size = data_problem(data[name], expression=True)
+                if problem:
+                    dropped.append(f"{name}: {problem}")
+                    del data[name]
+        return dropped
 
     # -- reading ----------------------------------------------------------------------------------------
     @property
@@ -505,6 +534,14 @@ def _subtree_ids(tasks: dict, root_id: UUID) -> list[UUID]:
 def _json_default(value):
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
-    if isinstance(value, set):
-        return sorted(value)
+    # what expressions may return (decision table outputs land in task data): saved as text
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        try:
+            return sorted(value)
+        except TypeError:
+            return sorted(value, key=repr)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -425,12 +425,12 @@ def _drop_non_data(context: dict[str, Any], fingerprints: Mapping[str, bytes | N
         if old is not None and type(value) in _WALKED and _fingerprint(value) == old:
             continue
         problem, size = data_problem(value, budget)
-        budget -= size
         if problem:
             del context[name]
             problems.append(f"task data '{name}' holds {problem}; scripts may only store JSON data "
                             "(dict, list, text, numbers, true/false, None)")
-            budget = max(budget, 0)
+        else:
+            budget -= size
     return problems
 
 

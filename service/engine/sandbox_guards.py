@@ -98,7 +98,7 @@ def _check_walk(value: Any, what: str) -> None:
 def _check_keys(values: Any, what: str) -> Any:
     """`values` as something C code may hash item by item: iterators are read into a list first (in Python,
     so the deadline applies) and deep or huge tuple keys refused."""
-    if type(values) not in WALKED and not isinstance(values, str | range):
+    if type(values) not in WALKED and not isinstance(values, str | range) and hasattr(values, "__iter__"):
         values = list(values)
     if type(values) in WALKED:
         problem = walk_problem(values, hashing=True)
@@ -372,13 +372,13 @@ _GUARDED_METHODS: dict[str, Callable[..., Any]] = {
 _GUARDED_OWNERS = (str, bytes, list, int, decimal.Decimal)
 
 # Container methods whose C code walks a value: "walk" compares (the receiver and the arguments are measured),
-# "keys" hashes every item of its arguments, "key" hashes its arguments.
+# "keys" hashes every item of its arguments ("first": of its first one), "key" hashes its arguments.
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _WALKING_METHODS: dict[tuple[type, str], str] = {
     **{(kind, name): "walk" for kind in (list, tuple) for name in ("index", "count")},
     (list, "sort"): "walk", (list, "remove"): "walk",
     **{(dict, name): "key" for name in ("get", "pop", "setdefault")},
-    (dict, "fromkeys"): "keys", (dict, "update"): "keys",
+    (dict, "fromkeys"): "first", (dict, "update"): "first",
     **{(set, name): "key" for name in ("add", "remove", "discard")},
     **{
         (kind, name): "keys"
@@ -414,6 +414,8 @@ def _walk_checked(method: Callable[..., Any], name: str, mode: str, receiver: An
                 _check_walk(arg, what)
         elif mode == "keys":
             args = tuple(_check_keys(arg, what) for arg in args)
+        elif mode == "first" and args:
+            args = (_check_keys(args[0], what), *args[1:])
         else:
             for arg in args:
                 _key(arg)

@@ -35,7 +35,7 @@ _HASHED_DEEP = frozenset({tuple, frozenset})
 _LEAVES = frozenset({str, int, float, bool, type(None)})
 # what evaluated expressions may return besides JSON data: values compared or handed to timers and DMN
 _EXPRESSION_LEAVES = frozenset({
-    decimal.Decimal, datetime.date, datetime.datetime, datetime.time, datetime.timedelta, bytes,
+    decimal.Decimal, datetime.date, datetime.datetime, datetime.time, datetime.timedelta,
 })
 
 
@@ -145,7 +145,7 @@ def data_problem(value: Any, budget: int = MAX_DATA_SIZE, *, expression: bool = 
     """Why `value` is not data a case may keep (None when it is), and the items and characters it counts.
 
     The problem says where it is (`at [0]['f']`, relative to `value`). With `expression`, dates, times,
-    decimals, bytes, sets and non-finite numbers pass too: what an expression may hand to a gateway, a timer or
+    decimals, sets and non-finite numbers pass too: what an expression may hand to a gateway, a timer or
     a decision table.
     """
     size = _data_size(value, budget, expression)
@@ -189,6 +189,8 @@ def _data_size(value: Any, budget: int, expression: bool) -> int:
                     if bulk < 0:
                         return -1
                     total += bulk
+                    if total > budget:
+                        return _TOO_BIG
                     continue
         else:
             children = (item,)  # a leaf at the top

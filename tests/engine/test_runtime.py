@@ -141,3 +141,22 @@ def test_years_of_follow_up_keep_the_tree_small(travel):
     assert [m.name for m in flow.waiting_messages()] == ["withdraw"]
     flow.deliver_message("withdraw", {})
     assert flow.lookup("outcome") == "withdrawn"
+
+
+def test_a_state_holding_something_that_is_not_data_is_still_saved():
+    # the sandbox lets only data into task data; should anything else get there, saving must not fail (a 500
+    # on every later request): it is dropped, and what is data stays
+    flow = CaseWorkflow.create(*LOOP, CALL)
+    flow.advance()
+    (edit,) = flow.ready_human_tasks()
+    edit.data.update(function=len, deep=_deep(5000), kept=[1])
+    restored = CaseWorkflow.restore(flow.dump(), *LOOP)
+    (again,) = restored.ready_human_tasks()
+    assert again.data["kept"] == [1] and "function" not in again.data and "deep" not in again.data
+
+
+def _deep(levels: int) -> list:
+    value: list = []
+    for _ in range(levels):
+        value = [value]
+    return value

@@ -7,6 +7,7 @@ import re
 import sys
 import threading
 import time
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from service import clock
 from service.engine.sandbox import (
     SandboxedScriptEngine,
     SandboxEnvironment,
@@ -22,6 +24,7 @@ from service.engine.sandbox import (
     SandboxViolation,
     check_source,
 )
+from service.engine.sandbox_guards import JST
 
 BPMN = Path(__file__).resolve().parents[1] / "data" / "bpmn"
 MARKER = Path("/tmp/pwned")
@@ -356,3 +359,157 @@ def test_check_source_accepts_ordinary_code():
     assert check_source('risk == "high" and len(members) > 2', "eval") == []
     with pytest.raises(ValueError):
         check_source("1", "single")
+
+
+# -- single C calls, the clock, and what scripts leave behind (issue 14, point 5) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = decimal.Decimal.mro()",
+        "x = int(decimal.Decimal.mro()[1]('1e1500000'))",  # the real class: 30 s of CPU in one C call
+        "x = str.mro()",
+        "x = datetime.datetime.mro()",
+    ],
+)
+def test_the_real_classes_behind_the_checked_ones_are_out_of_reach(env, source):
+    started = time.monotonic()
+    with pytest.raises(SandboxViolation, match="attribute 'mro' is not allowed"):
+        env.execute(source, {})
+    assert time.monotonic() - started < 0.5
+    assert env.evaluate("isinstance(decimal.Decimal('1'), decimal.Decimal) and isinstance('a', str)", {})
+    assert env.evaluate("isinstance({}, dict) and isinstance(set(), set) and not isinstance(1, str)", {})
+
+
+_DEEP = "t = ()\nfor i in range(5000):\n    t = (t,)\n"  # hashing it recursed in C until the process crashed
+_TWINS = "s = 'x' * 100000\nt = s.upper().lower()\n"  # equal, not identical: comparing reads every character
+
+
+@pytest.mark.parametrize(
+    ("source", "refusal"),
+    [
+        ("x = [[0] * 1000] * 2000\ny = str(x)", "str(): the value is too large to walk"),
+        ("s = 'x' * 100000\nx = str([s] * 5000)", "str(): the value is too large to walk"),
+        ("s = 'x' * 100000\nx = '{}'.format([s] * 5000)", "format(): the value is too large"),
+        ("s = 'x' * 100000\nx = f'{[s] * 5000}'", "f-string: the value is too large"),
+        ("s = 'x' * 100000\nx = '%s' % ([s] * 5000,)", "% formatting: the value is too large"),
+        (_TWINS + "x = [s] * 100000 == [t] * 100000", "comparison: the value is too large"),
+        (_TWINS + "x = [[s]] * 50000 < [[t]] * 50000", "comparison: the value is too large"),
+        (_TWINS + "x = t in [s] * 100000", "'in': the value is too large"),
+        (_TWINS + "x = sorted([s, t] * 5000)", "sorted(): the value is too large"),
+        (_TWINS + "x = max([[s]] * 5000 + [[t]])", "max(): the value is too large"),
+        (_TWINS + "x = ([s] * 5000).count(t)", "count(): the value is too large"),
+        ("t = tuple(range(100000))\nx = set([t] * 1000)", "building a collection: the key is too large"),
+        ("t = tuple(range(100000))\nx = dict.fromkeys([t] * 1000)", "fromkeys(): the key is too large"),
+        (_DEEP + "x = {t}", "the key is nested more than 100 levels deep"),
+        (_DEEP + "x = {*[t]}", "the key is nested more than 100 levels deep"),
+        (_DEEP + "x = {k: 1 for k in [t]}", "the key is nested more than 100 levels deep"),
+        (_DEEP + "x = {}\nx[t] = 1", "the key is nested more than 100 levels deep"),
+        (_DEEP + "x = t in {}", "the key is nested more than 100 levels deep"),
+        (_DEEP + "x = {}.get(t)", "the key is nested more than 100 levels deep"),
+        (_DEEP + "x = dict(zip([t], [1]))", "the key is nested more than 100 levels deep"),
+        ("l = [0] * 10**6\nx = list(zip(*[l] * 300))", "zip() would create 300000000 items"),
+        ("x = (1).to_bytes(10**9, 'big')", "to_bytes() would create 1000000000 items"),
+    ],
+)
+def test_single_c_calls_that_walk_a_value_are_measured_first(env, source, refusal):
+    started = time.monotonic()
+    with pytest.raises(SandboxViolation, match=re.escape(refusal)):
+        env.execute(source, {})
+    assert time.monotonic() - started < 1.5
+
+
+def test_ordinary_walks_still_work(env):
+    context = {"members": MEMBERS, "areas": ["3", "9"]}
+    assert env.evaluate("str(members[0]['name']) + str(len(members))", context) == "Sato3"
+    assert env.evaluate("f'{areas}' == str(areas) == '{}'.format(areas) == '%s' % (areas,)", context)
+    assert env.evaluate("sorted(m['country'] for m in members) == ['GB', 'JP', 'KR']", context)
+    assert env.evaluate("max(members, key=lambda m: m['name'])['name']", context) == "Smith"
+    assert env.evaluate("{(1, 2): 'a'}[(1, 2)] + {**{'b': 'c'}}.get('b')", context) == "ac"
+    assert env.evaluate("dict(zip(areas, [1, 2])) == {'3': 1, '9': 2} and set(areas) == {'3', '9'}", context)
+    assert env.evaluate("'9' in areas and ('3', 1) in [('3', 1)] and areas.index('9') == 1", context)
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("datetime.datetime.now()", lambda now: now.astimezone(JST).replace(tzinfo=None)),
+        ("datetime.datetime(2000, 1, 1).now()", lambda now: now.astimezone(JST).replace(tzinfo=None)),
+        ("datetime.datetime.min.today()", lambda now: now.astimezone(JST).replace(tzinfo=None)),
+        ("datetime.datetime(2000, 1, 1).utcnow()", lambda now: now.astimezone(UTC).replace(tzinfo=None)),
+        ("datetime.datetime(2000, 1, 1).now(datetime.UTC)", lambda now: now),
+        ("datetime.date.today()", lambda now: now.astimezone(JST).date()),
+        ("datetime.date(2000, 1, 1).today()", lambda now: now.astimezone(JST).date()),
+    ],
+)
+def test_scripts_read_tejuns_clock_however_they_ask(env, travel, expression, expected):
+    travel.advance(days=3000)  # years away from the real clock
+    assert env.evaluate(expression, {}) == expected(clock.now())
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("def f():\n    return 1\nstored = [f]", "task data 'stored' holds a function at [0]"),
+        ("stored = {'m': math}", "task data 'stored' holds a module at ['m']"),
+        ("stored = {'d': decimal.Decimal}", "holds a class at ['d']"),
+        ("stored = [datetime.datetime]", "holds a class at [0]"),
+        ("stored = []\nfor i in range(5000):\n    stored = [stored]", "holds data nested more than 100 levels deep"),
+        ("stored = {1, 2}", "holds a set"),
+        ("stored = [datetime.date(2026, 1, 1)]", "holds a date (store it as text: .isoformat()) at [0]"),
+        ("stored = decimal.Decimal('1.5')", "holds a Decimal"),
+        ("stored = float('nan')", "JSON has no NaN or infinity"),
+        ("stored = {(1, 2): 3}", "holds a key that is a tuple"),
+        ("stored = ['x' * 1000] * 2000", "more than 1000000 items and characters of data"),
+        ("stored = 2 ** 20000", "holds an integer of 20001 bits"),
+        ("kept.append(math)", "task data 'kept' holds a module at [2]"),
+    ],
+)
+def test_scripts_may_leave_only_json_data(env, source, problem):
+    context = {"kept": [1, {"a": "b"}], "untouched": "yes"}
+    with pytest.raises(SandboxViolation, match=re.escape(problem)):
+        env.execute(source, context)
+    assert "stored" not in context and context["untouched"] == "yes"
+    json.dumps(context, allow_nan=False)  # what is left is data the case can save
+
+
+def test_what_a_failing_script_left_behind_is_dropped_too():
+    env = SandboxEnvironment(time_limit=0.3)
+    context = {"kept": 1}
+    with pytest.raises(SandboxTimeout):
+        env.execute("stored = [len]\nok = 1\nwhile True:\n    pass", context)
+    assert context == {"kept": 1, "ok": 1}
+
+
+def test_data_a_script_did_not_touch_is_not_walked_again(env, monkeypatch):
+    from service.engine import sandbox
+
+    walked = []
+    real = sandbox.data_problem
+    monkeypatch.setattr(sandbox, "data_problem", lambda value, *a, **k: walked.append(value) or real(value, *a, **k))
+    context = {"members": json.loads(json.dumps(MEMBERS)), "n": 1}
+    env.execute("x = len(members)", context)
+    assert walked == [1, 3]  # `n` and `x`: scalars are cheap; `members` kept its marshal fingerprint
+    walked.clear()
+    env.execute("members[0]['name'] = 'Sato Hanako'", context)
+    assert context["members"] in walked
+
+
+@pytest.mark.parametrize("expression", ["items.append(2)", "items.extend([2]) or True", "list.append(items, 2)",
+                                        "items.sort() or True", "data.update(x=1)", "data.setdefault('x', 1)"])
+def test_expressions_cannot_change_data(env, expression):
+    context = {"items": [1], "data": {}}
+    with pytest.raises(SandboxViolation, match="changes data, which expressions may not do"):
+        env.evaluate(expression, context)
+    assert context == {"items": [1], "data": {}}
+
+
+@pytest.mark.parametrize(("expression", "what"), [
+    ("len", "a function"), ("math", "a module"), ("[len]", "a function at [0]"), ("decimal.Decimal", "a class"),
+    ("(lambda: 1)", "a function"), ("datetime.datetime", "a class"),
+    ("{'k': (i for i in [1])}", "a generator object at ['k']"),
+])
+def test_expressions_return_only_values(env, expression, what):
+    with pytest.raises(SandboxViolation, match=re.escape(f"the expression's value is not data: {what}")):
+        env.evaluate(expression, {})
