@@ -1,7 +1,7 @@
 """Replaying a case from its event log: the case at any point in its past, and proof its state is genuine.
 
 The case's stream holds everything that moved it, with the moment it happened (a use case runs at one
-instant: `service.cases.commands._instant`):
+instant: `service.cases.pipeline.instant`):
 
 | event | replay does |
 | --- | --- |
@@ -12,6 +12,8 @@ instant: `service.cases.commands._instant`):
 | `case_migrated` | moves the workflow onto `to_version_id` (service/engine/migration.py) and runs it |
 | `timer_fired` | runs the engine at that moment (timers due then fire), unless it records a run just replayed |
 | `task_data_set` | puts into the ready task what tejun put there while routing it (pre-filled forms) |
+| `task_data_changed` | puts into a ready task what tejun changed there between engine runs (a screening form |
+|                     | refreshed after a hit was reviewed); runs no engine |
 | `engine_steps`, `engine_error` | are checked: the replay must have completed the same elements / failed the same way |
 | `task_claimed`, `task_released`, `task_assigned` | only change who holds a task (shown in views) |
 
@@ -45,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..auth.roles import LaneError, parse_lane
-from ..cases.commands import INSTANCE_KEY
+from ..cases.pipeline import INSTANCE_KEY
 from ..cases.routing import parse_due, refresh_case
 from ..designer.store import specs_for
 from ..engine import migration as engine_migration
@@ -57,6 +59,8 @@ STEP_ACTIONS = frozenset({"case_started", "task_completed", "message_delivered",
 # what an engine run leaves after its initiating event, in this order: routing's data, an error, the steps
 RESULT_ACTIONS = frozenset({"task_data_set", "engine_error", "engine_steps", "timer_fired"})
 HOLDER_ACTIONS = frozenset({"task_claimed", "task_released", "task_assigned"})
+# tejun changed a ready task's data outside an engine run (pipeline.CaseChange.set_task_data)
+DATA_ACTIONS = frozenset({"task_data_changed"})
 # keys of `case_started` data that describe the case for people; the rest is the workflow's start data
 CASE_STARTED_DISPLAY_KEYS = ("title", "variant")
 _EVENT_FIELDS = ("id", "seq", "at", "actor_id", "actor_name", "action", "task_id", "element_id", "data",
@@ -176,11 +180,15 @@ class CaseReplay:
                 self._check_completed(event)
         elif action in HOLDER_ACTIONS:
             self._on_holder(event)
+        elif action in DATA_ACTIONS:
+            self._close_pending()
+            self.flow = self._restore()
+            self._on_task_data_set(event)
         # any other action (notes, reads, ...) does not change the case
 
     def _run_of(self, event: dict) -> None:
         """The engine run a result event belongs to: the pending one when it happened in the same unit of work
-        (one instant: `commands._instant`) and has not recorded its end yet, else a timer worker run at the
+        (one instant: `pipeline.instant`) and has not recorded its end yet, else a timer worker run at the
         event's moment (worker runs have no event of their own before their results)."""
         pending = self._pending
         if pending is not None and not pending.completed_checked and pending.at == event["at"]:
@@ -270,7 +278,7 @@ class CaseReplay:
         self.holders[task_id] = {"element_id": event["element_id"], "user_id": user_id, "username": username,
                                  "since": event["at"]}
 
-    # -- one engine run, as commands._run does it ---------------------------------------------------------
+    # -- one engine run, as pipeline.CaseChange.run does it ---------------------------------------------------------
     def _restore(self) -> CaseWorkflow:
         spec, subprocess_specs = specs_for(self.session, self.version_id, self.case.process_id)
         return CaseWorkflow.restore(self._blob, spec, subprocess_specs, time_limit=self.time_limit)

@@ -7,155 +7,31 @@ the case is kept, marked `error` with the reason, and the input that got it ther
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from .. import clock
-from ..audit import chain
-from ..audit.hashing import dumps as canonical_json
-from ..auth.actor import SYSTEM, Actor
+from ..auth.actor import Actor
 from ..auth.permissions import View, case_view, may_assign, may_send, may_start_application, may_work
 from ..auth.roles import parse_lane
-from ..designer.store import DEFAULT_SET, latest_published, model_hash, specs_for
-from ..engine.runtime import CaseWorkflow, EngineError, NoCatcher, TaskNotReady
+from ..designer.store import DEFAULT_SET, latest_published, specs_for
+from ..engine.runtime import CaseWorkflow, NoCatcher, TaskNotReady
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
-from ..models import Call, Case, CaseParty, CaseState, Event, Membership, Organization, User, WorkItem
+from ..models import Call, Case, CaseParty, Event, Membership, Organization, User, WorkItem
 from ..notifications import notify_assigned
 from ..services import Services
 from ..task_hooks import before_task_completed
 from ..unit_of_work import unit_of_work
-from . import designation
 from . import messages as case_messages
 from .forms import validate_submission
-from .routing import refresh_case, refresh_work_items
+from .pipeline import INSTANCE_KEY, CaseChange, Outcome, outcome, record_event
 
 CASE_PROCESS = "research_security_case"
 
 
-@dataclass
-class Outcome:
-    """What a use case reports back: the case's new version and the tasks now open to the actor."""
-
-    case_id: int
-    version: int
-    status: str
-    next_task_ids: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-# -- loading and saving -----------------------------------------------------------------------------------
-def _restore(session: Session, svc: Services, case: Case) -> CaseWorkflow:
-    spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
-    state = session.get(CaseState, case.id)
-    # the session's identity map holds rows weakly: keep this one for _save_state, or it reloads the blob
-    session.info.setdefault("tejun_states", {})[case.id] = state
-    return CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=svc.settings.script_time_limit)
-
-
-def _instant(session: Session):
-    """The one moment a unit of work happens at: its events' `at`, and "now" for its engine steps and scripts.
-
-    Replays re-run each recorded event at its `at` (service/audit/replay.py), so they see the same time.
-    """
-    return session.info.setdefault("tejun_instant", clock.now())
-
-
-def _record(session: Session, case: Case, actor: Actor, action: str, **fields) -> dict:
-    fields.setdefault("at", _instant(session))
-    return chain.append(
-        session,
-        stream=chain.case_stream(case.id),
-        case_id=case.id,
-        action=action,
-        actor_id=actor.user_id,
-        actor_name=actor.username,
-        model_hash=model_hash(session, case.model_version_id),
-        **fields,
-    )
-
-
-def _run(session: Session, case: Case, flow: CaseWorkflow, actor: Actor, step, action: str = "engine_steps") -> None:
-    """Run `step(flow)`, then route and persist; a model failure puts the case in error, keeping the input."""
-    now = _instant(session)
-    try:
-        with clock.held_at(now):
-            step(flow)
-            refresh_case(case, flow, now)
-            before: dict[str, dict[str, str]] = {}
-            created = refresh_work_items(session, case, flow, now, lambda tasks: before.update(_ready_data(tasks)))
-            _record_data_set(session, case, flow, before)  # what hooks put into ready tasks (pre-fills)
-            _tell_assignees(session, created)
-            designation.apply_when_completed(session, case, flow, actor)  # a designated programme takes effect
-    except EngineError as exc:
-        # the case stops where it is: nobody can work on it until an administrator retries it
-        case.status = "error"
-        case.error_message = str(exc)[:2000]
-        case.next_wakeup_at = None
-        case.updated_at = now
-        session.execute(delete(WorkItem).where(WorkItem.case_id == case.id))
-        _record(session, case, actor, "engine_error", element_id=exc.element_id, data={"message": exc.message})
-    if flow.completed_log:
-        _record(session, case, actor, action, data={"completed": flow.completed_log})
-        flow.completed_log = []
-    _save_state(session, case, flow, now)
-
-
-def _ready_data(tasks) -> dict[str, dict[str, str]]:
-    """Each task's data, key by key as canonical JSON (to see what routing's hooks change).
-
-    Only the newly ready tasks (routing's hooks change no others): snapshotting every ready task's whole data
-    on every change cost more than the rest of routing."""
-    return {t.task_id: {k: canonical_json(v) for k, v in t.data.items()} for t in tasks}
-
-
-def _record_data_set(session: Session, case: Case, flow: CaseWorkflow, before: dict[str, dict[str, str]]) -> None:
-    """Data tejun itself put into ready tasks while routing them (a disclosure pre-filled from the member's
-    profile, screening results) is part of what the case decided on: recorded, so replays put it there too.
-
-    `before`: the newly ready tasks' data before the hooks ran; the other ready tasks were not given to them."""
-    if not before:
-        return
-    ready = flow.ready_human_tasks()
-    for task in ready:
-        if task.task_id not in before:
-            continue
-        old = before[task.task_id]
-        changed = {k: v for k, v in task.data.items() if old.get(k) != canonical_json(v)}
-        removed = sorted(k for k in old if k not in task.data)
-        if not changed and not removed:
-            continue
-        data: dict = {"set": changed, "unset": removed}
-        same = [t.task_id for t in ready if t.element_id == task.element_id]
-        if len(same) > 1:
-            data[INSTANCE_KEY] = same.index(task.task_id)
-        _record(session, case, SYSTEM, "task_data_set", task_id=task.task_id, element_id=task.element_id, data=data)
-
-
-def _tell_assignees(session: Session, items: list[WorkItem]) -> None:
-    """New work items the model routed to one person: that person is notified (in-app, then e-mail)."""
-    for item in items:
-        if item.assignee_id is not None:
-            notify_assigned(session, item, item.assignee_id)
-
-
-def _save_state(session: Session, case: Case, flow: CaseWorkflow, now) -> None:
-    blob = flow.dump()
-    state = session.info.get("tejun_states", {}).get(case.id) or session.get(CaseState, case.id)
-    if state is None:
-        session.add(CaseState(case_id=case.id, state=blob, updated_at=now))
-    else:
-        state.state = blob
-        state.updated_at = now
-
-
-def _open_tasks_for(session: Session, actor: Actor, case_id: int) -> list[str]:
-    items = session.scalars(select(WorkItem).where(WorkItem.case_id == case_id)).all()
-    return [item.task_id for item in items if may_work(actor, item)]
-
-
+# -- loading ------------------------------------------------------------------------------------------------
 def _visible_case(session: Session, actor: Actor, case_id: int, at_least: View = View.PART) -> Case:
     case = session.get(Case, case_id)
     if case is None or case_view(actor, case) < at_least:
@@ -284,11 +160,10 @@ def start_case(
         except LookupError as exc:
             raise InvalidRequest(str(exc)) from None
         flow = CaseWorkflow.create(spec, subprocess_specs, data, time_limit=svc.settings.script_time_limit)
-        _record(session, case, actor, "case_started", data={"title": case.title, "variant": variant, **data})
-        _run(session, case, flow, actor, lambda f: f.advance())
-        session.flush()
-        return Outcome(case.id, case.version, case.status, _open_tasks_for(session, actor, case.id),
-                       case.error_message)
+        change = CaseChange.new(session, case, actor, flow)
+        change.record("case_started", data={"title": case.title, "variant": variant, **data})
+        change.run(lambda f: f.advance())
+        return outcome(session, actor, case)
 
 
 # -- tasks --------------------------------------------------------------------------------------------------
@@ -306,10 +181,10 @@ def complete_task(
                            params={"name": holder.display_name or holder.username})
         _check_version(case, expected_version)
         clean = validate_submission(session, case, item, data, actor.locale)
-        flow = _restore(session, svc, case)
-        before_task_completed(session, case, item, flow, actor, clean)  # screening review gate, certification
-        _record(session, case, actor, "task_completed", task_id=item.task_id, element_id=item.element_id,
-                data=_with_instance(flow, item, clean))
+        change = CaseChange.of(session, svc, case, actor)
+        before_task_completed(session, case, item, change.flow, actor, clean)  # screening gate, certification
+        change.record("task_completed", task_id=item.task_id, element_id=item.element_id,
+                      data=_with_instance(change.flow, item, clean))
 
         def step(f: CaseWorkflow) -> None:
             try:
@@ -317,15 +192,8 @@ def complete_task(
             except TaskNotReady:
                 raise Conflict(N_("this task was already completed")) from None
 
-        _run(session, case, flow, actor, step)
-        session.flush()
-        return Outcome(case.id, case.version, case.status, _open_tasks_for(session, actor, case.id),
-                       case.error_message)
-
-
-# key added to a task_completed event's data when several tasks of one element are ready at once
-# (multi-instance): the completed one's position among them, in `ready_human_tasks()` order, for replays
-INSTANCE_KEY = "@instance"
+        change.run(step)
+        return outcome(session, actor, case)
 
 
 def _with_instance(flow: CaseWorkflow, item: WorkItem, clean: dict) -> dict:
@@ -350,7 +218,7 @@ def claim_task(svc: Services, actor: Actor, task_id: str) -> Outcome:
         ).rowcount
         if taken != 1:
             raise Conflict(N_("someone else claimed this task first"))
-        _record(session, case, actor, "task_claimed", task_id=item.task_id, element_id=item.element_id)
+        record_event(session, case, actor, "task_claimed", task_id=item.task_id, element_id=item.element_id)
         return Outcome(case.id, case.version, case.status, [item.task_id])
 
 
@@ -366,7 +234,7 @@ def release_task(svc: Services, actor: Actor, task_id: str) -> Outcome:
         ).rowcount
         if released != 1:
             raise Conflict(N_("the task changed hands meanwhile; reload it"))
-        _record(session, case, actor, "task_released", task_id=item.task_id, element_id=item.element_id,
+        record_event(session, case, actor, "task_released", task_id=item.task_id, element_id=item.element_id,
                 data={"from_user_id": item.assignee_id})
         return Outcome(case.id, case.version, case.status, [])
 
@@ -396,7 +264,7 @@ def assign_task(svc: Services, actor: Actor, task_id: str, assignee_id: int) -> 
         ).rowcount
         if moved != 1:
             raise Conflict(N_("the task changed hands meanwhile; reload it"))
-        _record(session, case, actor, "task_assigned", task_id=item.task_id, element_id=item.element_id,
+        record_event(session, case, actor, "task_assigned", task_id=item.task_id, element_id=item.element_id,
                 data={"from_user_id": previous, "to_user_id": user.id, "to_username": user.username})
         if user.id != actor.user_id:
             notify_assigned(session, item, user.id)
@@ -436,8 +304,8 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
             raise Conflict(N_("the case has ended"))
         if case.status != "running":
             raise Conflict(N_("the case stopped with an error; an administrator has to restart it first"))
-        flow = _restore(session, svc, case)
-        waiting = [m for m in flow.waiting_messages() if m.name == name]
+        change = CaseChange.of(session, svc, case, actor)
+        waiting = [m for m in change.flow.waiting_messages() if m.name == name]
         if not waiting:
             raise Conflict(N_("the case is not waiting for '%(name)s' now"), params={"name": name})
         lanes = {m.lane for m in waiting}
@@ -446,7 +314,7 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
         )):
             raise Forbidden(N_("you may not send '%(name)s' to this case"), params={"name": name})
         clean = dict(message.check({} if payload is None else payload))
-        _record(session, case, actor, "message_delivered", data={"message": name, "payload": clean})
+        change.record("message_delivered", data={"message": name, "payload": clean})
 
         def step(f: CaseWorkflow) -> None:
             try:
@@ -454,10 +322,8 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
             except NoCatcher:
                 raise Conflict(N_("the case is not waiting for '%(name)s' now"), params={"name": name}) from None
 
-        _run(session, case, flow, actor, step)
-        session.flush()
-        return Outcome(case.id, case.version, case.status, _open_tasks_for(session, actor, case.id),
-                       case.error_message)
+        change.run(step)
+        return outcome(session, actor, case)
 
 
 def fire_timers(svc: Services, actor: Actor, case_id: int, session: Session | None = None) -> Outcome | None:
@@ -465,8 +331,7 @@ def fire_timers(svc: Services, actor: Actor, case_id: int, session: Session | No
     case = session.get(Case, case_id)
     if case is None or case.status != "running":
         return None
-    flow = _restore(session, svc, case)
-    _run(session, case, flow, actor, lambda f: f.advance(), action="timer_fired")
+    CaseChange.of(session, svc, case, actor).run(lambda f: f.advance(), action="timer_fired")
     now = clock.now()
     if case.next_wakeup_at is not None and case.next_wakeup_at <= now:
         # the engine did not fire a timer that looked due (it compares strictly): look again shortly
@@ -483,8 +348,7 @@ def retry_case(svc: Services, actor: Actor, case_id: int) -> Outcome:
             raise Forbidden(N_("only a system administrator can restart a case in error"))
         if case.status != "error":
             raise Conflict(N_("the case is not in error"))
-        flow = _restore(session, svc, case)
-        _record(session, case, actor, "case_retried")
-        _run(session, case, flow, actor, lambda f: f.advance())
-        session.flush()
-        return Outcome(case.id, case.version, case.status, [], case.error_message)
+        change = CaseChange.of(session, svc, case, actor)
+        change.record("case_retried")
+        change.run(lambda f: f.advance())
+        return outcome(session, actor, case, with_tasks=False)

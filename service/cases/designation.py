@@ -2,7 +2,7 @@
 
 `start_designation` opens a `program_designation` case (kind `designation`: FA staff only, no institution).
 The model drafts the designation, has the FA manager approve it and publishes the call; when the case
-completes designated, `apply_when_completed` (called by `commands._run` after every engine run) turns its
+completes designated, `apply_when_completed` (called by `pipeline.CaseChange.run` after every engine run) turns its
 final data into the programme and its call, so that institutions can apply under it:
 
 * the `Program` with the drafted code (created, or updated when this funding agency already has a programme
@@ -31,7 +31,7 @@ from ..errors import N_, InvalidRequest, NotFound
 from ..models import Call, Case, Organization, Program, TechnologyArea, TechnologyAreaList
 from ..services import Services
 from ..unit_of_work import unit_of_work
-from . import commands
+from .pipeline import CaseChange, Outcome, outcome
 
 DESIGNATION_PROCESS = "program_designation"
 SCOPES = {"whole_program": "whole", "some_projects": "projects"}
@@ -45,7 +45,7 @@ def start_designation(
     title: str,
     process_id: str = DESIGNATION_PROCESS,
     model_set: str = DEFAULT_SET,
-) -> commands.Outcome:
+) -> Outcome:
     """FA staff open a designation case on the newest published model; the first task is the draft."""
     title = (title or "").strip()
     if not title:
@@ -82,19 +82,19 @@ def start_designation(
         except LookupError as exc:
             raise InvalidRequest(str(exc)) from None
         flow = CaseWorkflow.create(spec, subprocess_specs, data, time_limit=svc.settings.script_time_limit)
-        commands._record(session, case, actor, "case_started", data={"title": case.title, **data})
-        commands._run(session, case, flow, actor, lambda f: f.advance())
-        session.flush()
-        return commands.Outcome(case.id, case.version, case.status,
-                                commands._open_tasks_for(session, actor, case.id), case.error_message)
+        change = CaseChange.new(session, case, actor, flow)
+        change.record("case_started", data={"title": case.title, **data})
+        change.run(lambda f: f.advance())
+        return outcome(session, actor, case)
 
 
-def apply_when_completed(session: Session, case: Case, flow: CaseWorkflow, actor: Actor) -> None:
+def apply_when_completed(change: CaseChange) -> None:
     """Once a designation case has completed, put its outcome into effect (once; see the module docstring).
 
     Raises `EngineError` when the data cannot be applied (the programme code belongs to another funding
     agency): the case then stops in error with that reason, and is applied when an administrator retries it.
     """
+    session, case, flow = change.session, change.case, change.flow
     if case.kind != "designation" or not flow.completed or case.call_id is not None:
         return
     status = flow.lookup("designation_status")
@@ -109,7 +109,7 @@ def apply_when_completed(session: Session, case: Case, flow: CaseWorkflow, actor
     program, created = _program(session, case, program_data)
     call = _call(session, program, call_data)
     case.program_id, case.call_id = program.id, call.id
-    commands._record(session, case, actor, "designation_applied", data={
+    change.record("designation_applied", data={
         "program_id": program.id,
         "program_code": program.code,
         "program_created": created,

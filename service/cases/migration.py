@@ -21,7 +21,7 @@ from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
 from ..models import Case, MigrationJob, ModelVersion, WorkItem
 from ..services import Services
 from ..unit_of_work import unit_of_work
-from .commands import _record, _restore, _run
+from .pipeline import CaseChange, restore_flow
 
 log = logging.getLogger("tejun.migration")
 MAX_CASES_PER_JOB = 10_000
@@ -52,7 +52,7 @@ def preview_case(svc: Services, session: Session, case: Case, version_id: int) -
         return {"case_id": case.id, "reference": case.reference, "can_migrate": False,
                 "reasons": [f"the new version has no process '{case.process_id}'"], "reset": [], "changed": [],
                 "added": [], "removed": []}
-    flow = _restore(session, svc, case)
+    flow = restore_flow(session, case, svc.settings.script_time_limit)
     plan, _diffs = engine_migration.plan(flow, new_spec, new_subs)
     return {"case_id": case.id, "reference": case.reference, **plan.as_dict()}
 
@@ -88,8 +88,8 @@ def migrate_case(svc: Services, actor: Actor, case_id: int, version_id: int) -> 
         except LookupError:
             raise Conflict(N_("the new version has no process '%(process)s'"),
                            params={"process": case.process_id}) from None
-        flow = _restore(session, svc, case)
-        plan, diffs = engine_migration.plan(flow, new_spec, new_subs)
+        change = CaseChange.of(session, svc, case, actor)
+        plan, diffs = engine_migration.plan(change.flow, new_spec, new_subs)
         if not plan.can_migrate:
             raise Conflict("; ".join(plan.reasons), reasons=plan.reasons)
         old = case.model_version
@@ -100,11 +100,11 @@ def migrate_case(svc: Services, actor: Actor, case_id: int, version_id: int) -> 
         }
         session.execute(delete(WorkItem).where(WorkItem.case_id == case.id))
         case.model_version_id = target.id
-        _record(session, case, actor, "case_migrated", data={
+        change.record("case_migrated", data={
             "from_version_id": old.id, "to_version_id": target.id, "from_hash": old.content_hash,
             "to_hash": target.content_hash, "reset": plan.reset, "removed": plan.removed,
         })
-        _run(session, case, flow, actor, lambda f: engine_migration.apply(f, new_spec, new_subs, diffs))
+        change.run(lambda f: engine_migration.apply(f, new_spec, new_subs, diffs))
         session.flush()
         for item in session.scalars(select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.task_id.in_(held))):
             item.assignee_id, item.claimed_at, item.draft, item.draft_saved_at, item.draft_by_id = held[item.task_id]

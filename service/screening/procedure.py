@@ -36,7 +36,6 @@ from ..designer.store import model_hash
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..models import (
     Case,
-    CaseState,
     Membership,
     Organization,
     ScreeningEntry,
@@ -540,28 +539,33 @@ def review_hit(
         return hit
 
 
-def refresh_open_screening_form(session: Session, case: Case, subject_ids: set[str]) -> bool:
-    """Rewrite the open screening form's rows of these subjects (task data and saved draft). True if open."""
+def refresh_open_screening_form(session: Session, case: Case, subject_ids: set[str],
+                                svc: Services | None = None) -> bool:
+    """Rewrite the open screening form's rows of these subjects (task data and saved draft). True if open.
+
+    The task data changes through the case pipeline (`CaseChange.set_task_data`): recorded as
+    `task_data_changed`, so a replay fills the form the same way."""
+    from ..cases.pipeline import CaseChange, restore_flow
+
     item = session.scalars(select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.form == SCREENING_FORM)
                            .limit(1)).first()
     if item is None:
         return False
-    from ..cases.queries import restore
-
-    flow = restore(session, case)
-    task = flow.human_task(item.task_id)
+    time_limit = svc.settings.script_time_limit if svc is not None else 1.0
+    change = CaseChange(session, case, SYSTEM, restore_flow(session, case, time_limit))
+    task = change.flow.human_task(item.task_id)
     snapshots = current_snapshots(session, case.lead_institution_id)
     hits = current_hits(session, case, sorted(subject_ids))
-    rows = ((task.data.get("screening_results") or {}).get("results")) or []
+    results = copy.deepcopy(task.data.get("screening_results") or {})
+    rows = results.get("results") or []
     _apply_to_rows(rows, hits, snapshots, subject_ids)
     if isinstance(item.draft, dict) and isinstance((item.draft.get("screening_results") or {}).get("results"), list):
         draft = copy.deepcopy(item.draft)
         _apply_to_rows(draft["screening_results"]["results"], hits, snapshots, subject_ids)
         item.draft = draft
-    state = session.get(CaseState, case.id)
-    now = clock.now()
-    state.state, state.updated_at = flow.dump(), now
-    case.updated_at = now  # the form changed under whoever has it open: their next submit must reload
+    if "results" in results:
+        change.set_task_data(item.task_id, {"screening_results": results})
+    case.updated_at = change.at  # the form changed under whoever has it open: their next submit must reload
     return True
 
 

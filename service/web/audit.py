@@ -252,7 +252,7 @@ def record_auditor_reads(response: Response) -> Response:
     if request.method not in READ_METHODS or not 200 <= response.status_code < 300:
         return response
     endpoint = request.endpoint or ""
-    if endpoint == "static" or endpoint.endswith(".static") or endpoint == "healthz":
+    if endpoint == "static" or endpoint.endswith(".static") or endpoint in ("healthz", "readyz", "metrics_endpoint"):
         return response
     if not getattr(current_user, "is_authenticated", False) or not current_user.actor.has("auditor"):
         return response

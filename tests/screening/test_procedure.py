@@ -242,3 +242,21 @@ def test_hits_are_reviewed_through_the_api_and_the_page(app, svc, world, driver,
     assert m2["hits"][0]["reviewer_name"] == world.username("security")
     driver.submit_screening(case_id)
     assert "review_risk_assessment" in driver.ready(case_id)
+
+
+def test_a_hit_reviewed_while_the_screening_form_is_open_replays_identically(svc, world, driver):
+    """The review rewrites the open form's rows: that change is part of the case's record, so `audit replay`
+    puts the same rows (relation, decision) into the form."""
+    from service.audit.replay import replay_and_compare
+    from service.models import Case
+
+    import_sample(svc, "meti_end_user_list", "meti_end_user_list.xlsx")
+    case_id = driver.to_screening(_team(world), None, LISTED_APPOINTMENT)
+    (hit, *_) = [h for h in _hits(svc, case_id) if h.decision is None]
+    review_hit(svc, world.actor("security"), hit.id, decision="confirmed_match", reason="兼業先が掲載",
+               listed_relation="current_affiliation")
+    rows = {r["subject_id"]: r for r in driver.screening_form(case_id)["results"]}
+    assert rows[hit.subject.subject_id]["listed_relation"] == "current_affiliation"
+    with svc.db.reader() as session:
+        result = replay_and_compare(session, session.get(Case, case_id))
+    assert result.identical, [str(d) for d in result.differences]

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from service import clock
-from service.cases import commands
+from service.cases import commands, queries
 from service.models import Call, Event, WorkItem
 from service.models import Case as CaseRow
 from tests.web.helpers import Case, post, sign_in
@@ -206,7 +206,7 @@ def test_a_new_team_member_after_acceptance_starts_a_follow_up(app, svc, world):
     assert "研究者の追加を記録しました。フォローアップが始まりました。" in text(client.get(response.location))
     report = case.item("follow_up_report")
     with svc.db.reader() as session:
-        flow = commands._restore(session, svc, session.get(CaseRow, case.id))
+        flow = queries.restore(session, session.get(CaseRow, case.id))
         draft = flow.human_task(report.task_id).data["follow_up_report"]
     assert draft["trigger_kind"] == "member_added"
     assert [m["name"] for m in draft["new_members"]] == ["小川 蓮"]

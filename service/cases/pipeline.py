@@ -1,0 +1,235 @@
+"""The one path every change to a case's workflow takes: restore → step → route → hooks → record → save.
+
+A `CaseChange` is opened inside a unit of work for one case. Use cases (commands, designation, migration of
+cases between model versions, the timer worker, follow-up delivery through `send_message`) and tejun's own
+changes to a ready task's data (the screening form refreshed after a hit is reviewed) all go through it, and
+nothing else writes `case_states`. Everything it does to the workflow is recorded in the case's event stream
+in the same transaction, which is what lets `flask --app wsgi audit replay` re-execute a case identically:
+
+| step | what |
+| --- | --- |
+| restore | the workflow from `case_states`, on the case's pinned model version |
+| step | the use case's own move (`advance`, `complete`, `deliver_message`, a migration) at the change's instant |
+| route | `routing.refresh_case` and `refresh_work_items`: the case row and the work-item read model |
+| hooks | `task_hooks.on_tasks_ready` (screening) for the newly ready tasks; what they put there is recorded |
+| record | `task_data_set`, `engine_error`, then `engine_steps` (or `timer_fired`) events; `task_data_changed`
+  for tejun's own change to a ready task between runs (`set_task_data`) |
+| save | the serialized workflow back into `case_states` |
+
+A model failure (a script refused by the sandbox, a wrong expression) does not fail the use case: the case
+goes into `error` with the reason (`_stop_in_error`, the only place that transition is written), its work
+items are withdrawn, and the input that got it there is kept in the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..audit import chain
+from ..audit.hashing import dumps as canonical_json
+from ..auth.actor import SYSTEM, Actor
+from ..designer.store import model_hash, specs_for
+from ..engine.runtime import CaseWorkflow, EngineError
+from ..models import Case, CaseState, WorkItem
+from ..notifications import notify_assigned
+from ..services import Services
+from .routing import refresh_case, refresh_work_items
+
+
+@dataclass
+class Outcome:
+    """What a use case reports back: the case's new version and the tasks now open to the actor."""
+
+    case_id: int
+    version: int
+    status: str
+    next_task_ids: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+# key added to an event's data when several tasks of one element are ready at once (multi-instance): the
+# task's position among them, in `ready_human_tasks()` order, for replays
+INSTANCE_KEY = "@instance"
+
+
+def instant(session: Session) -> datetime:
+    """The one moment a unit of work happens at: its events' `at`, and "now" for its engine steps and scripts.
+
+    Replays re-run each recorded event at its `at` (service/audit/replay.py), so they see the same time.
+    """
+    return session.info.setdefault("tejun_instant", clock.now())
+
+
+def restore_flow(session: Session, case: Case, time_limit: float) -> CaseWorkflow:
+    """The case's workflow as stored, on its pinned model version."""
+    spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
+    state = session.get(CaseState, case.id)
+    # the session's identity map holds rows weakly: keep this one for `save`, or it reloads the blob
+    session.info.setdefault("tejun_states", {})[case.id] = state
+    return CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=time_limit)
+
+
+def record_event(session: Session, case: Case, actor: Actor, action: str, **fields) -> dict:
+    """An event in the case's stream at the unit of work's instant (who holds a task, a designation applied);
+    events that move the workflow are recorded by the `CaseChange` that moves it."""
+    fields.setdefault("at", instant(session))
+    return chain.append(
+        session,
+        stream=chain.case_stream(case.id),
+        case_id=case.id,
+        action=action,
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        model_hash=model_hash(session, case.model_version_id),
+        **fields,
+    )
+
+
+class CaseChange:
+    """One change to one case, inside the caller's unit of work."""
+
+    def __init__(self, session: Session, case: Case, actor: Actor, flow: CaseWorkflow):
+        self.session = session
+        self.case = case
+        self.actor = actor
+        self.flow = flow
+        self.at = instant(session)
+
+    # -- opening ------------------------------------------------------------------------------------------
+    @classmethod
+    def of(cls, session: Session, svc: Services, case: Case, actor: Actor) -> CaseChange:
+        """A change to a case that exists: its workflow restored."""
+        return cls(session, case, actor, restore_flow(session, case, svc.settings.script_time_limit))
+
+    @classmethod
+    def new(cls, session: Session, case: Case, actor: Actor, flow: CaseWorkflow) -> CaseChange:
+        """The first change of a case whose workflow was just created (start, designation)."""
+        return cls(session, case, actor, flow)
+
+    # -- recording ----------------------------------------------------------------------------------------
+    def record(self, action: str, actor: Actor | None = None, **fields) -> dict:
+        """An event in the case's stream, at the change's instant, under the case's model version."""
+        return record_event(self.session, self.case, actor or self.actor, action, **fields)
+
+    # -- running ------------------------------------------------------------------------------------------
+    def run(self, step: Callable[[CaseWorkflow], None], action: str = "engine_steps") -> None:
+        """Run `step(flow)`, then route, run the hooks, record and save; a model failure stops the case in
+        error, keeping the input."""
+        session, case, flow, now = self.session, self.case, self.flow, self.at
+        try:
+            with clock.held_at(now):
+                step(flow)
+                refresh_case(case, flow, now)
+                before: dict[str, dict[str, str]] = {}
+                created = refresh_work_items(session, case, flow, now,
+                                             lambda tasks: before.update(_ready_data(tasks)))
+                self._record_data_set(before)  # what hooks put into ready tasks (screening results)
+                _tell_assignees(session, created)
+                from . import designation
+
+                designation.apply_when_completed(self)  # a completed designation takes effect
+        except EngineError as exc:
+            self._stop_in_error(exc)
+        if flow.completed_log:
+            self.record(action, data={"completed": flow.completed_log})
+            flow.completed_log = []
+        self.save()
+
+    def set_task_data(self, task_id: str, changes: dict) -> bool:
+        """tejun itself changes a ready task's data between engine runs (not a person's submission): applied,
+        recorded as `task_data_changed` (so replays put it there too, without running the engine) and saved.
+        False when nothing changed."""
+        task = self.flow.human_task(task_id)
+        changed = {k: v for k, v in changes.items() if canonical_json(task.data.get(k)) != canonical_json(v)}
+        if not changed:
+            return False
+        task.data.update(changed)
+        data: dict = {"set": changed, "unset": []}
+        same = [t.task_id for t in self.flow.ready_human_tasks() if t.element_id == task.element_id]
+        if len(same) > 1:
+            data[INSTANCE_KEY] = same.index(task.task_id)
+        self.record("task_data_changed", actor=SYSTEM, task_id=task.task_id, element_id=task.element_id,
+                    data=data)
+        self.case.updated_at = self.at  # the form changed under whoever has it open: their next submit reloads
+        self.save()
+        return True
+
+    def save(self) -> None:
+        blob = self.flow.dump()
+        session, case = self.session, self.case
+        state = session.info.get("tejun_states", {}).get(case.id) or session.get(CaseState, case.id)
+        if state is None:
+            session.add(CaseState(case_id=case.id, state=blob, updated_at=self.at))
+        else:
+            state.state = blob
+            state.updated_at = self.at
+
+    # -- the parts ----------------------------------------------------------------------------------------
+    def _stop_in_error(self, exc: EngineError) -> None:
+        """The case stops where it is: nobody can work on it until an administrator retries it."""
+        case = self.case
+        case.status = "error"
+        case.error_message = str(exc)[:2000]
+        case.next_wakeup_at = None
+        case.updated_at = self.at
+        self.session.execute(delete(WorkItem).where(WorkItem.case_id == case.id))
+        self.record("engine_error", element_id=exc.element_id, data={"message": exc.message})
+
+    def _record_data_set(self, before: dict[str, dict[str, str]]) -> None:
+        """Data tejun itself put into ready tasks while routing them (screening results) is part of what the
+        case decided on: recorded, so replays put it there too.
+
+        `before`: the newly ready tasks' data before the hooks ran; the other ready tasks were not given to
+        them."""
+        if not before:
+            return
+        ready = self.flow.ready_human_tasks()
+        for task in ready:
+            if task.task_id not in before:
+                continue
+            old = before[task.task_id]
+            changed = {k: v for k, v in task.data.items() if old.get(k) != canonical_json(v)}
+            removed = sorted(k for k in old if k not in task.data)
+            if not changed and not removed:
+                continue
+            data: dict = {"set": changed, "unset": removed}
+            same = [t.task_id for t in ready if t.element_id == task.element_id]
+            if len(same) > 1:
+                data[INSTANCE_KEY] = same.index(task.task_id)
+            self.record("task_data_set", actor=SYSTEM, task_id=task.task_id, element_id=task.element_id,
+                        data=data)
+
+
+def _ready_data(tasks) -> dict[str, dict[str, str]]:
+    """Each task's data, key by key as canonical JSON (to see what routing's hooks change).
+
+    Only the newly ready tasks (routing's hooks change no others): snapshotting every ready task's whole data
+    on every change cost more than the rest of routing."""
+    return {t.task_id: {k: canonical_json(v) for k, v in t.data.items()} for t in tasks}
+
+
+def _tell_assignees(session: Session, items: list[WorkItem]) -> None:
+    """New work items the model routed to one person: that person is notified (in-app, then e-mail)."""
+    for item in items:
+        if item.assignee_id is not None:
+            notify_assigned(session, item, item.assignee_id)
+
+
+def open_task_ids(session: Session, actor: Actor, case_id: int) -> list[str]:
+    """The case's open tasks the actor may work now (what a use case reports back)."""
+    from ..auth.permissions import may_work
+
+    items = session.scalars(select(WorkItem).where(WorkItem.case_id == case_id)).all()
+    return [item.task_id for item in items if may_work(actor, item)]
+
+
+def outcome(session: Session, actor: Actor, case: Case, *, with_tasks: bool = True) -> Outcome:
+    session.flush()
+    tasks = open_task_ids(session, actor, case.id) if with_tasks else []
+    return Outcome(case.id, case.version, case.status, tasks, case.error_message)
