@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from .. import erad
 from ..queues.queries import SORTS, TABS
 
 
@@ -24,6 +25,7 @@ class CaseSchema(ma.Schema):
     stage = ma.fields.String(allow_none=True)
     risk_level = ma.fields.String(allow_none=True)
     error_message = ma.fields.String(allow_none=True)
+    erad_project_number = ma.fields.String(allow_none=True)
     funding_agency_id = ma.fields.Integer()
     lead_institution_id = ma.fields.Integer(allow_none=True)
     program_id = ma.fields.Integer(allow_none=True)
@@ -61,7 +63,10 @@ class CaseStartSchema(StrictSchema):
         validate=validate.Length(max=50),
     )
     erad_project_number = ma.fields.String(
-        load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9A-Za-z-]{1,32}$")
+        load_default=None, allow_none=True,
+        validate=validate.Regexp(erad.PROJECT_NUMBER, error=erad.PROJECT_NUMBER_RULE),
+        metadata={"description": "the e-Rad project number (課題番号): " + erad.PROJECT_NUMBER_RULE,
+                  "example": "JP26-0042"},
     )
     project_end_date = ma.fields.Date(load_default=None, allow_none=True)
 

@@ -15,7 +15,6 @@ each problem is shown at its field (422).
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -23,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from .. import clock
+from .. import clock, erad
 from ..auth.permissions import View, may_start_application
 from ..cases import commands, queries
 from ..cases import messages as case_messages
@@ -35,7 +34,7 @@ from .blueprint import bp, services
 from .errors import message_for
 from .problems import field_errors
 
-ERAD_PROJECT = re.compile(r"^[0-9A-Za-z-]{1,32}$")
+ERAD_PROJECT = erad.PROJECT_NUMBER  # one definition for the page and POST /api/v1/cases
 MAX_PARTNERS = 50
 REQUIRED = _l("This field is required.")
 
@@ -93,7 +92,7 @@ def _read_start_form(form, choices) -> tuple[dict, dict]:
         errors["title"] = _("This is too long.")
     number = values["erad_project_number"]
     if number is not None and not ERAD_PROJECT.match(number):
-        errors["erad_project_number"] = _("Up to 32 letters, digits and hyphens.")
+        errors["erad_project_number"] = _(erad.PROJECT_NUMBER_RULE)
     if values["variant"] not in labels.VARIANTS:
         errors["variant"] = _("Choose one of the options.")
 
