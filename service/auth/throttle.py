@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -75,12 +75,19 @@ def record_name_failure(session: Session, username: str, max_failures: int, lock
 
 
 def forget_expired(session: Session, window_seconds: int) -> int:
+    """Delete the rows that no longer hold anything back (the worker's daily jobs call this); returns how many.
+
+    Only rows whose deletion changes nothing are forgotten: an address whose window has passed (its next
+    failure starts a new window anyway), and an unknown name with no failures counted and no lock in force
+    (exactly like an account with `failed_logins == 0`, so names still cannot be told from accounts).
+    """
     now = clock.now()
     cutoff = now - timedelta(seconds=window_seconds)
-    rows = session.scalars(
-        select(LoginThrottle).where(LoginThrottle.window_start < cutoff,
-                                    or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now))
-    ).all()
-    for row in rows:
-        session.delete(row)
-    return len(rows)
+    result = session.execute(
+        delete(LoginThrottle).where(or_(
+            and_(LoginThrottle.key.startswith("ip:"), LoginThrottle.window_start < cutoff),
+            and_(LoginThrottle.key.startswith("name:"), LoginThrottle.failures == 0,
+                 or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now)),
+        ))
+    )
+    return result.rowcount or 0

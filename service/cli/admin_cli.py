@@ -27,17 +27,18 @@ def demo_command(no_cases: bool, quiet: bool) -> None:
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Process what is due now, then exit.")
+@click.option("--once", is_flag=True, help="One round of everything (timers, notifications, daily anchor, "
+              "throttle purge, migration jobs), then exit: for cron.")
 @click.option("--interval", type=float, default=None, help="Seconds between rounds (default TEJUN_WORKER_INTERVAL).")
 @with_appcontext
 def worker_command(once: bool, interval: float | None) -> None:
     """Fire due timers: run it beside the web processes (any number of workers may run)."""
-    from ..worker.timers import run_forever, run_once
+    from ..worker.timers import run_forever, run_round
 
     svc = current_app.extensions["tejun"]
     if once:
-        processed = run_once(svc)
-        click.echo(f"processed {len(processed)} case(s)", err=True)
+        processed, migrated = run_round(svc)
+        click.echo(f"processed {len(processed)} case(s), migrated {migrated} case(s)", err=True)
         return
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
