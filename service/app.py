@@ -12,8 +12,11 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+from .api import admin as api_admin
 from .api import auth as api_auth
+from .api import case_data as api_case_data
 from .api import cases as api_cases
+from .api import catalog as api_catalog
 from .api import disclosures as api_disclosures
 from .api import model_versions as api_model_versions
 from .api import screening as api_screening
@@ -96,7 +99,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.teardown_appcontext(close_read_session)
 
     api = Api(app)
-    for module in (api_auth, api_cases, api_tasks, api_model_versions, api_screening, api_disclosures):
+    for module in (api_auth, api_cases, api_tasks, api_model_versions, api_screening, api_disclosures,
+                   api_case_data, api_catalog, api_admin):
         api.register_blueprint(module.blp)
     app.register_error_handler(TejunError, _error_handler(tejun_error))
     app.register_error_handler(CSRFError, _csrf_failed)

@@ -197,6 +197,66 @@ def create_organization(
     return ensure_organization(session, actor, code=code, name=name, name_en=name_en, kind=kind, country=country)
 
 
+def update_organization(
+    session: Session, actor: Actor, *, organization_id: int, name: str | None = None, name_en: str | None = None,
+    country: str | None = None,
+) -> Organization:
+    """Rename an organization or correct its country (its code and kind stay: grants and cases refer to them);
+    refuses a name another organization has already."""
+    require_admin(actor)
+    org = session.get(Organization, organization_id) if organization_id else None
+    if org is None:
+        raise NotFound(N_("no such organization"))
+    errors = []
+    changes: dict = {}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            errors.append(_problem("name", N_("enter the name")))
+        elif len(name) > 255:
+            errors.append(_problem("name", N_("at most 255 characters")))
+        elif session.scalar(select(Organization.id).where(func.lower(Organization.name) == name.lower(),
+                                                          Organization.id != org.id)):
+            errors.append(_problem("name", N_("another organization has this name already")))
+        changes["name"] = name
+    if name_en is not None:
+        name_en = name_en.strip()
+        if len(name_en) > 255:
+            errors.append(_problem("name_en", N_("at most 255 characters")))
+        elif name_en and session.scalar(select(Organization.id).where(
+                func.lower(Organization.name_en) == name_en.lower(), Organization.id != org.id)):
+            errors.append(_problem("name_en", N_("another organization has this name already")))
+        changes["name_en"] = name_en
+    if country is not None:
+        country = country.strip().upper()
+        if not COUNTRY.fullmatch(country):
+            errors.append(_problem("country", N_("a two-letter country code, e.g. JP")))
+        changes["country"] = country
+    _refuse(errors)
+    changes = {key: value for key, value in changes.items() if getattr(org, key) != value}
+    if changes:
+        for key, value in changes.items():
+            setattr(org, key, value)
+        _record(session, actor, "organization_updated", {"id": org.id, "code": org.code, **changes})
+        references.forget()
+    return org
+
+
+def set_organization_active(session: Session, actor: Actor, *, organization_id: int, active: bool) -> Organization:
+    """Deactivate an organization (forms no longer offer it, no new role can be granted in it; its cases and
+    grants stay) or reactivate it."""
+    require_admin(actor)
+    org = session.get(Organization, organization_id) if organization_id else None
+    if org is None:
+        raise NotFound(N_("no such organization"))
+    if org.active != active:
+        org.active = active
+        _record(session, actor, "organization_reactivated" if active else "organization_deactivated",
+                {"id": org.id, "code": org.code})
+        references.forget()
+    return org
+
+
 def _grant_errors(organization: Organization | None, role: str, scope: str, field: str = "role") -> list[dict]:
     if organization is None:
         return [_problem("organization_id", N_("choose an organization"))]
@@ -386,7 +446,7 @@ def organization_detail(session: Session, actor: Actor, organization_id: int) ->
 
 
 def list_users(session: Session, actor: Actor, *, q: str = "", organization_id: int | None = None,
-          status: str = "", page: int = 1) -> UserPage:
+          status: str = "", page: int = 1, per_page: int = PER_PAGE) -> UserPage:
     """Users matching a search (username, name or e-mail), optionally in one organization or of one status."""
     require_admin(actor)
     query = select(User)
@@ -404,10 +464,10 @@ def list_users(session: Session, actor: Actor, *, q: str = "", organization_id: 
     elif status == "inactive":
         query = query.where(User.active.is_(False))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // PER_PAGE))
+    pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    items = list(session.scalars(query.order_by(func.lower(User.username)).offset((page - 1) * PER_PAGE)
-                                 .limit(PER_PAGE)))
+    items = list(session.scalars(query.order_by(func.lower(User.username), User.id).offset((page - 1) * per_page)
+                                 .limit(per_page)))
     return UserPage(items, total, page, pages)
 
 

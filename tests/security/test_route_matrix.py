@@ -201,6 +201,31 @@ RULES: dict[str, dict[str, str]] = {
     # test_single_sign_on_routes_have_rules_and_are_public, which builds such an app)
     "sso.start GET": public(),
     "sso.callback GET": public(),
+    # a case's data through the API: the case page's views (a summary view gets empty lists, as on the page)
+    **{f"case_data.{name} GET": rule(ok=FULL_A | PART_A | SUMMARY_A) for name in (
+        "CaseSteps", "CaseTimeline", "CaseTasks", "CaseTeam", "CaseAttachments", "CaseSubmissions")},
+    "case_data.AttachmentDownload GET": rule(ok=FULL_A),  # as web.attachment
+    # programmes, calls, organizations and reference lists: everyone signed in
+    **{f"catalog.{name} GET": signed_in() for name in (
+        "Programs", "ProgramResource", "Calls", "CallResource", "Organizations", "OrganizationResource",
+        "TechnologyAreas", "RiskLevels", "MitigationCatalog")},
+    # the call's e-Rad file: FA1's staff and auditors in scope; everyone else sees the call, so 403
+    "catalog.CallEradExport GET": rule(ok={"fa_officer", "fa_manager", "auditor", "fa_auditor"},
+                                       forbidden=SIGNED_IN - {"fa_officer", "fa_manager", "auditor", "fa_auditor"}),
+    # a programme designation: FA1's officers and managers (for another agency: 404 "no such funding agency")
+    "catalog.Designations POST": rule(ok={"fa_officer", "fa_manager"}),
+    # e-Rad pages: the per-call files for whoever may export a call (FA staff, auditors); importing a roster file
+    # into the case's open roster task for who may work it (403 for the others who see the case)
+    "web.erad_exports GET": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager", "auditor",
+                                     "fa_auditor"}),
+    **{f"web.{name} {method}": rule(ok={"security"}, forbidden=(FULL_A | PART_A | SUMMARY_A) - {"security"})
+       for name, method in (("roster_import_page", "GET"), ("roster_import_page", "POST"),
+                            ("roster_import_apply", "POST"))},
+    # administration through the API: system administrators only, 404 for everyone else (as the pages)
+    **{f"administration.{name} {method}": rule(ok={"sysadmin"}) for name, method in (
+        ("AdminOrganizations", "GET"), ("AdminOrganizations", "POST"), ("AdminOrganization", "PATCH"),
+        ("AdminUsers", "GET"), ("AdminUsers", "POST"), ("AdminUser", "GET"), ("AdminUserActive", "POST"),
+        ("AdminUserPassword", "POST"), ("AdminUserGrants", "POST"), ("AdminUserGrant", "DELETE"))},
 }
 # routes other engineers are adding; their rules are decided here so that they are checked once they exist
 PLANNED_RULES: dict[str, dict[str, str]] = {
@@ -355,10 +380,12 @@ def matrix(app) -> Matrix:
                       model_version_id=str(version_id), filename="favicon.svg")
         victim, _ = ensure_user(session, SYSTEM, username=f"{tag}-managed", display_name="managed",
                                 email=f"{tag}-managed@example.jp", password=PASSWORD)
-        grant_role(session, SYSTEM, victim, session.get(Organization, ids["ministry"]), "ministry_officer",
-                   "organization")
+        victim_grant = grant_role(session, SYSTEM, victim, session.get(Organization, ids["ministry"]),
+                                  "ministry_officer", "organization")
         session.flush()
-        params.update(admin_user_id=str(victim.id), admin_organization_id=str(ids["ministry"]))
+        params.update(admin_user_id=str(victim.id), admin_organization_id=str(ids["ministry"]),
+                      admin_grant_id=str(victim_grant.id), call_id=str(calls["fa"]), organization_id=str(ids["lead"]),
+                      program_id=str(session.get(Call, calls["fa"]).program_id))
         plain = {key: tokens.issue(session, session.get(User, uid), "matrix", ["read", "write"])[0]
                  for key, uid in users.items()}
     other.update({k: v for k, v in params.items() if k not in other})
@@ -396,8 +423,9 @@ def _path(rule_text: str, params: dict[str, str]) -> str:
         name = match.group(2)
         if name == "version_id" and "/designer/" in rule_text:
             name = "model_version_id"
-        if rule_text.startswith("/admin/"):  # the administrator's pages act on a user and an org of their own
-            name = {"user_id": "admin_user_id", "organization_id": "admin_organization_id"}.get(name, name)
+        if rule_text.startswith(("/admin/", "/api/v1/admin/")):  # on a user and an org of their own
+            name = {"user_id": "admin_user_id", "organization_id": "admin_organization_id",
+                    "grant_id": "admin_grant_id"}.get(name, name)
         return params[name]
 
     return re.sub(r"<(?:([a-z]+):)?([a-z_]+)>", fill, rule_text)
@@ -419,8 +447,9 @@ def _request(m: Matrix, user: str, endpoint: str, method: str, path: str, params
             "tasks.TaskDraft POST": {"data": {}},
             "screening.HitReview POST": {"decision": "false_positive", "reason": "matrix"},
             "disclosures.MyProfile PUT": {"data": {"no_such_section": {}}},
+            "catalog.Designations POST": {"funding_agency_id": m.world.fa_id, "title": "matrix"},
         }
-        if method in ("POST", "PUT"):
+        if method in ("POST", "PUT", "PATCH"):
             kwargs["json"] = bodies.get(f"{endpoint} {method}", {})
         return kwargs
     token = getattr(client, "csrf", "")
