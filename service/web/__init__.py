@@ -28,7 +28,7 @@ def select_locale() -> str:
 
 def register(app: Flask) -> None:
     # the page routes live on the one `web` blueprint, in modules by what they show
-    from . import case_actions, cases, notifications, pages, tasks  # noqa: F401
+    from . import case_actions, cases, erad, notifications, pages, tasks  # noqa: F401
     from .blueprint import bp
     from .templating import install
 

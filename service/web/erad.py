@@ -1,0 +1,123 @@
+"""e-Rad pages: the per-call reconciliation files for FA staff, and importing a team roster from a file.
+
+| route | permission |
+| --- | --- |
+| GET /erad | whoever may export some call (`erad.export.may_export`: FA staff, auditors in scope); else 404 |
+| GET, POST /cases/<id>/roster-import | the case's open team-roster task: who may work it; 403 for others who see |
+| POST /cases/<id>/roster-import/apply | the case, 404 for everyone else (and when no roster task is open) |
+
+Importing reads the file and shows every row with its problems; nothing is stored until the office puts the
+rows without problems into the roster task's draft (`commands.save_draft`), where it reviews and submits them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from ..auth.permissions import View, may_work
+from ..cases import commands, queries
+from ..cases.forms import expanded_schema
+from ..erad import export as erad_export
+from ..erad import roster_import
+from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
+from ..models import Call, Case, WorkItem
+from . import labels
+from .blueprint import bp, services
+from .errors import message_for
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@bp.get("/erad")
+@login_required
+def erad_exports():
+    actor = current_user.actor
+    with services().db.reader() as session:
+        calls = [c for c in session.scalars(select(Call).order_by(Call.code)) if erad_export.may_export(actor, c)]
+        if not calls:
+            abort(404)
+        counts = dict(session.execute(
+            select(Case.call_id, func.count()).where(Case.call_id.in_([c.id for c in calls]),
+                                                     Case.kind == "application").group_by(Case.call_id)).all())
+        rows = [(call, call.program, counts.get(call.id, 0)) for call in calls]
+        return render_template("erad_exports.html", rows=rows)
+
+
+def _roster_task(session, case_id: int) -> tuple[Case, WorkItem]:
+    """The case (404 outside one's scope) and its open team-roster task that the actor may work (403 when one
+    sees the case but may not work the task, 404 when none is open)."""
+    actor = current_user.actor
+    case, _scope = queries.scoped_case(session, actor, case_id, View.SUMMARY)
+    items = session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                   WorkItem.form == roster_import.ROSTER_FORM)
+                            .order_by(WorkItem.id)).all()
+    if not items:
+        raise NotFound(N_("this case has no open team roster task"))
+    workable = [item for item in items if may_work(actor, item)]
+    if not workable:
+        raise Forbidden(N_("this task is for another role or person"))
+    return case, workable[0]
+
+
+def _schema(session, case: Case, item: WorkItem) -> dict:
+    return roster_import.member_schema(expanded_schema(session, case, item.form) or {})
+
+
+@bp.route("/cases/<int:case_id>/roster-import", methods=["GET", "POST"])
+@login_required
+def roster_import_page(case_id: int):
+    preview = None
+    error = None
+    with services().db.reader() as session:
+        case, item = _roster_task(session, case_id)
+        if request.method == "POST":
+            upload = request.files.get("file")
+            content = upload.stream.read(MAX_FILE_BYTES + 1) if upload else b""
+            if not upload or not upload.filename:
+                error = _("Choose the roster file (.xlsx or .csv).")
+            elif len(content) > MAX_FILE_BYTES:
+                error = _("The file is larger than %(mb)d MB.", mb=MAX_FILE_BYTES // (1024 * 1024))
+            else:
+                try:
+                    preview = roster_import.parse(upload.filename, content,
+                                                  expanded_schema(session, case, item.form) or {})
+                except InvalidRequest as exc:
+                    error = message_for(exc)
+        status = 422 if error else 200
+        return render_template("roster_import.html", case=case, item=item, preview=preview, error=error,
+                               members_json=json.dumps(preview.valid_members, ensure_ascii=False) if preview else "",
+                               member_roles=labels.MEMBER_ROLES), status
+
+
+@bp.post("/cases/<int:case_id>/roster-import/apply")
+@login_required
+def roster_import_apply(case_id: int):
+    actor = current_user.actor
+    with services().db.reader() as session:
+        case, item = _roster_task(session, case_id)
+        schema = _schema(session, case, item)
+        try:
+            members = json.loads(request.form.get("members") or "null")
+        except ValueError:
+            members = None
+        if (not isinstance(members, list) or not members or len(members) > roster_import.MAX_ROWS
+                or not all(isinstance(m, dict) and not roster_import.check_member(schema, m) for m in members)):
+            flash(_("Nothing was imported: read the file again."), "error")
+            return redirect(url_for("web.roster_import_page", case_id=case.id))
+        data = queries.task_form(session, actor, item.task_id, labels.lang())["data"]
+        task_id = item.task_id
+    roster = dict(data.get("roster") or {}) if isinstance(data.get("roster"), dict) else {}
+    roster["members"] = members
+    try:
+        commands.save_draft(services(), actor, task_id, {**data, "roster": roster})
+    except (Conflict, Forbidden) as exc:
+        flash(message_for(exc), "error")
+        return redirect(url_for("web.roster_import_page", case_id=case_id))
+    flash(_("Team members put into the roster draft: %(num)d. Check the form and submit it.", num=len(members)),
+          "success")
+    return redirect(url_for("web.task", task_id=task_id))
