@@ -49,6 +49,9 @@ def register(app: Flask) -> None:
     from .admin import bp as admin_pages  # system administrators: organizations, users, role grants
 
     app.register_blueprint(admin_pages)
+    from .dashboards import bp as dashboard_pages  # dashboards and CSV / Excel exports (issue 19)
+
+    app.register_blueprint(dashboard_pages)
     from .sso import init_sso
 
     init_sso(app)

@@ -153,6 +153,12 @@ RULES: dict[str, dict[str, str]] = {
     "tasks.Tasks GET": signed_in(),
     "model_versions.ModelVersions GET": signed_in(),
     "screening.Snapshots GET": signed_in(),
+    # dashboards and exports count and list only the viewer's own cases (tests/dashboards): everyone signed in
+    "dashboard.dashboard GET": signed_in(),
+    "dashboard.table_export GET": rule(),  # probed without ?table=: no such table (tests/dashboards covers it)
+    "dashboard.measures_export GET": signed_in(),
+    "dashboard.cases_export GET": signed_in(),
+    "dashboard.queue_export GET": signed_in(),
     # starting a case: the lead institution's security officer or administrator, for their institution
     # (the probe names institution A as lead: the other institutions' staff get 404 "no such institution")
     "cases.Cases POST": rule(ok={"security", "admin"}),

@@ -15,6 +15,7 @@ const entries = {
   diagram: 'src/diagram/index.js',
   app: 'src/app/index.js',
   designer: 'src/designer/pages.js',
+  dashboard: 'src/dashboard/index.js', // Chart.js charts of the dashboards (drawn from their tables)
 };
 
 // The designer's editors: ES modules with code splitting, so dmn-js and the JSON editor load only when a

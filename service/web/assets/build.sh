@@ -32,7 +32,7 @@ fi
 # 2. The bundles, from the lock file, the build script and the sources.
 build_hash="$(hash_of "$deps_stamp" package.json build.mjs $(find src -type f | LC_ALL=C sort))"
 build_stamp="$vendor/.build-stamp"
-outputs=(form.js diagram.js app.js designer.js designer/editor.js manifest.json bpmn-js/diagram-js.css bpmn-js/bpmn-js.css)
+outputs=(form.js diagram.js app.js designer.js dashboard.js designer/editor.js manifest.json bpmn-js/diagram-js.css bpmn-js/bpmn-js.css)
 missing=0
 for f in "${outputs[@]}"; do [[ -f "$vendor/$f" ]] || missing=1; done
 if [[ $force == 0 && $missing == 0 && -f $build_stamp && "$(cat "$build_stamp")" == "$build_hash" ]]; then
