@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..api.problems import problem
 from ..errors import Conflict, Forbidden, NotFound, TejunError, ValidationFailed
+from .errors import message_for
 
 KEYWORD_MESSAGES = {
     "required": _l("This field is required."),
@@ -57,9 +58,10 @@ def json_problem(error: TejunError):
         return problem(422, _("Please check your input"),
                        _("%(count)d field(s) need attention.", count=len(errors)), errors=errors)
     if isinstance(error, Conflict):
+        # the conflict's own reason (who holds the task, which version changed...), then what to do about it
         return problem(409, _("Someone else was faster"),
-                       _("This task was completed, claimed or changed by someone else meanwhile. "
-                         "Your input is still here; go back to the list to see the current state."))
+                       message_for(error) + " " + _("Your input is still here; reload the page or go back to "
+                                                    "the list to see the current state."))
     if isinstance(error, NotFound):
         return problem(404, _("Not found"), _("This task is no longer open (it may have been completed already)."))
     if isinstance(error, Forbidden):
@@ -68,8 +70,6 @@ def json_problem(error: TejunError):
         413: _("The file is too large."),
         415: _("Files of this type cannot be uploaded. Allowed: PDF, images, Office documents, CSV, text."),
     }
-    from .errors import message_for
-
     detail = status_texts.get(error.status) or _("The request could not be processed: %(detail)s",
                                                  detail=message_for(error))
     return problem(error.status, error.title, detail)

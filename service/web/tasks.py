@@ -74,8 +74,11 @@ def submit(task_id):
     body = _json_body()
     if body is None:
         return problem(400, _("Invalid request"), _("Send the form data as {\"data\": {...}}."))
+    expected = body.get("expected_version")  # the case's version when the page was rendered (form.js)
+    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 1):
+        return problem(400, _("Invalid request"), _("expected_version must be a positive whole number."))
     try:
-        outcome = commands.complete_task(services(), current_user.actor, str(task_id), body["data"])
+        outcome = commands.complete_task(services(), current_user.actor, str(task_id), body["data"], expected)
     except TejunError as exc:
         return json_problem(exc)
     if outcome.status == "error":

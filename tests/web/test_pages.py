@@ -11,9 +11,10 @@ from sqlalchemy import event, select
 
 from service.app import create_app
 from service.cases import commands
+from service.models import Case as CaseRow
 from service.models import Notification, User
 from tests.conftest import PASSWORD
-from tests.web.helpers import Case, disclosure, post, post_json, sign_in
+from tests.web.helpers import MANAGED_DATA, Case, disclosure, post, post_json, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = bytes.fromhex(
@@ -223,9 +224,30 @@ def test_submit_when_someone_else_holds_the_task_is_409(app, svc, world):
     client = sign_in(app, world, "security")
     response = post_json(client, f"/tasks/{item.task_id}/submit", {"data": {}})
     assert response.status_code == 409 and response.mimetype == "application/problem+json"
-    assert "他の人" in response.get_json()["detail"]
+    # the conflict's own reason (who holds the task), in the reader's language, not a generic text
+    assert "担当しています" in response.get_json()["detail"]
     draft = post_json(client, f"/tasks/{item.task_id}/draft", {"data": {"roster": {}}})
     assert draft.status_code == 409
+
+
+def test_a_stale_task_page_sends_its_version_and_gets_the_409(app, svc, world):
+    case = Case(svc, world)
+    item = case.to_disclosure()
+    client = sign_in(app, world, "researcher")
+    page = text(client.get(f"/tasks/{item.task_id}"))
+    seen = int(re.search(r'data-expected-version="(\d+)"', page).group(1))
+    with svc.db.reader() as session:
+        assert seen == session.get(CaseRow, case.id).version
+    case.do("record_managed_data", "security", MANAGED_DATA)  # the case moves on meanwhile
+    stale = post_json(client, f"/tasks/{item.task_id}/submit", {**disclosure_body(), "expected_version": seen})
+    assert stale.status_code == 409 and stale.mimetype == "application/problem+json"
+    detail = stale.get_json()["detail"]
+    assert "表示した後に案件が変更されました" in detail and f"版 {seen}" in detail  # its own reason, translated
+    assert post_json(client, f"/tasks/{item.task_id}/submit",
+                     {**disclosure_body(), "expected_version": "x"}).status_code == 400
+    fresh = int(re.search(r'data-expected-version="(\d+)"', text(client.get(f"/tasks/{item.task_id}"))).group(1))
+    done = post_json(client, f"/tasks/{item.task_id}/submit", {**disclosure_body(), "expected_version": fresh})
+    assert done.status_code == 200, done.get_json()
 
 
 def test_draft_is_saved_and_comes_back(app, svc, world):

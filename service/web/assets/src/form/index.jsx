@@ -167,7 +167,10 @@ function TejunForm({ config }) {
     setBanner(null);
     setExtraErrors(undefined);
     try {
-      const res = await post(urls.submit, { data: formData });
+      // the case's version when the page was rendered: a stale page gets the 409 (someone else was faster)
+      const body = { data: formData };
+      if (config.expectedVersion) body.expected_version = config.expectedVersion;
+      const res = await post(urls.submit, body);
       if (res.ok) {
         const next = res.payload && res.payload.next_url;
         const target = next && sameOrigin(next) ? next : urls.done;
@@ -183,7 +186,7 @@ function TejunForm({ config }) {
       setBanner({ kind: 'error', text: t('network') });
     }
     setBusy(false);
-  }, [post, urls, t, handleProblem]);
+  }, [post, urls, t, handleProblem, config.expectedVersion]);
 
   const saveDraft = useCallback(async () => {
     setDraft({ state: 'saving', text: t('savingDraft') });
@@ -266,6 +269,7 @@ export function mount(container = document.getElementById('tejun-form')) {
     const config = {
       lang,
       readonly: container.dataset.readonly === 'true',
+      expectedVersion: Number.parseInt(container.dataset.expectedVersion || '', 10) || null,
       csrf: document.querySelector('meta[name="csrf-token"]')?.content || '',
       urls: {
         submit: container.dataset.submitUrl,
