@@ -30,6 +30,7 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String()
     errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
     current_version = ma.fields.Integer()
+    request_id = ma.fields.String(metadata={"description": "the request's id, as in X-Request-ID and the logs"})
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra):
