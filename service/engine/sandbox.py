@@ -13,9 +13,21 @@ from uploaded diagrams, so they are untrusted code. SpiffWorkflow's default envi
   frames, modules).
 * A per-call deadline is enforced with `sys.settrace` (works in whatever thread runs the engine), plus a
   coarse memory-growth check on Linux.
+* Comparisons, `in`, f-string values, dict keys and set members (displays, comprehensions, subscripts) pass
+  through checks too: their C code walks or hashes a value, which the deadline cannot interrupt.
+* Expressions run with `HELPERS_READONLY` (no `append`, `update`, ... on data) and must return values
+  (`sandbox_values.data_problem`, no functions, modules or classes); after a script, what it left in the task
+  data must be JSON data, else it is taken out and `SandboxViolation` names it, also when the script failed.
+
+Why in-process, and what holds instead of a process boundary: a process per script (with RLIMIT_AS and
+RLIMIT_CPU) costs milliseconds per call, and a task cycle evaluates several scripts and conditions. So the
+evaluator is vetted instead: the tracer bounds Python-level work, and every way to make one C call do a lot
+(building, printing, comparing, sorting, hashing a value, reading the real clock or a real class) is either
+unreachable or measured before the call. The measured costs are in docs/security.md, "Scripts in models".
 
 Violations raise `SandboxViolation` with a plain message ("name '__import__' is not allowed"). The run-time
-guards (size checks, attribute access, builtins, the watchdog) live in `sandbox_guards`.
+guards (size checks, attribute access, builtins, the watchdog) live in `sandbox_guards`, the measures of
+values (walks, data) in `sandbox_values`.
 """
 
 from __future__ import annotations
@@ -24,7 +36,6 @@ import ast
 import copy
 import decimal
 import functools
-import marshal
 import re
 import sys
 import types
@@ -50,7 +61,10 @@ from .sandbox_guards import (
     SandboxTimeout,
     SandboxViolation,
     Watchdog,
+    fingerprint,
+    fingerprints_before_changes,
     format_spec_problem,
+    start_watching_changes,
 )
 from .sandbox_values import MAX_DATA_SIZE, data_problem
 from .sandbox_values import WALKED as _WALKED
@@ -361,20 +375,21 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         # Like TaskDataEnvironment, the script runs directly on the task data, so its assignments land
         # there; everything we add is taken out again afterwards.
         before = set(context)
-        fingerprints = {name: _fingerprint(value) for name, value in context.items()}
+        found = dict(context)
         shadowed = {name: context[name] for name in HELPERS.keys() & before}
         injected = {name: value for name, value in self._names.items() if name not in context}
         context.update(injected)
         context.update(external_context)
         context.update(HELPERS)
         context["__builtins__"] = SAFE_BUILTINS
+        start_watching_changes(found)
         try:
             self._run(code, context)
         finally:
             self._clean(context, before, injected, external_context)
             context.update(shadowed)
             # also when the script failed: the case keeps this data, so it must stay data
-            problems = _drop_non_data(context, fingerprints)
+            problems = _drop_non_data(context, found, fingerprints_before_changes())
         if problems:
             raise SandboxViolation("; ".join(problems))
         return True
@@ -401,28 +416,25 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 _PLAIN_RESULTS = frozenset({bool, int, str, type(None)})  # what conditions return: nothing to walk
 
 
-def _fingerprint(value: Any) -> bytes | None:
-    """The value's content in C speed (marshal: plain types only, shared parts written once), to tell which
-    task data a script left as it was."""
-    try:
-        return marshal.dumps(value)
-    except (ValueError, RecursionError):
-        return None
+_ABSENT = object()
 
 
-def _drop_non_data(context: dict[str, Any], fingerprints: Mapping[str, bytes | None]) -> list[str]:
+def _drop_non_data(context: dict[str, Any], found: Mapping[str, Any],
+                   before: Mapping[str, bytes | None] | None) -> list[str]:
     """Takes out of task data what is not JSON data (see `sandbox_values.data_problem`), and says what it was.
 
     Scripts may keep only data: a function or module stored in a list, data nested thousands of levels deep
-    or too much of it would otherwise break saving the case (and every later step). Values the script left
-    as they were (same marshal bytes) are not walked again: walking the case's data after every script would
-    cost as much as saving it."""
+    or too much of it would otherwise break saving the case (and every later step). Walking all of a case's
+    data after every script would cost as much as saving it, so a value still bound to the name it had is
+    skipped when it is immutable, when the script changed no container in place (`before` is None), or when
+    its fingerprint is the one it had before the first change."""
     problems = []
     budget = MAX_DATA_SIZE
     for name in list(context):
         value = context[name]
-        old = fingerprints.get(name)
-        if old is not None and type(value) in _WALKED and _fingerprint(value) == old:
+        if found.get(name, _ABSENT) is value and (before is None or type(value) not in _WALKED):
+            continue
+        if found.get(name, _ABSENT) is value and before.get(name) is not None and fingerprint(value) == before[name]:
             continue
         problem, size = data_problem(value, budget)
         if problem:

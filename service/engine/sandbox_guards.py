@@ -24,11 +24,13 @@ from __future__ import annotations
 import datetime
 import decimal
 import functools
+import marshal
 import math
 import operator
 import re
 import string
 import sys
+import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -237,7 +239,41 @@ def _inplacevar(symbol: str, a: Any, b: Any) -> Any:
     apply, check = _INPLACE[symbol]
     if check is not None:
         check(a, b)
+    if type(a) in _CONTAINERS:  # `items += [x]` changes the list itself
+        _note_change()
     return apply(a, b)
+
+
+# Whether the running script changes a container in place: every way to do so passes through `_write_`,
+# `_inplacevar_` or `_getattr_` (append, update, ...) first. When it does not, the data it found stays as it
+# was and only what it binds anew needs checking afterwards (see `SandboxEnvironment.execute`); when it does,
+# the data it found is fingerprinted at that moment, before the first change, so that afterwards only the
+# values whose fingerprint changed are walked.
+_changes = threading.local()
+
+
+def fingerprint(value: Any) -> bytes | None:
+    """`value`'s content, in C (marshal: plain types only; what is shared is written once)."""
+    try:
+        return marshal.dumps(value)
+    except (ValueError, RecursionError):
+        return None
+
+
+def start_watching_changes(found: Mapping[str, Any]) -> None:
+    _changes.found = found
+    _changes.before = None
+
+
+def fingerprints_before_changes() -> dict[str, bytes | None] | None:
+    """Fingerprints of the containers the script found, taken before it changed one; None if it changed none."""
+    return getattr(_changes, "before", {})
+
+
+def _note_change() -> None:
+    if getattr(_changes, "before", {}) is None:
+        found = _changes.found
+        _changes.before = {name: fingerprint(value) for name, value in found.items() if type(value) in WALKED}
 
 
 def _tick() -> None:
@@ -404,8 +440,19 @@ def _container_of(obj: Any, is_type: bool) -> type | None:
     return next((kind for kind in _CONTAINERS if issubclass(obj, kind)), None)
 
 
-def _walk_checked(method: Callable[..., Any], name: str, mode: str, receiver: Any) -> Callable[..., Any]:
+def _walk_checked(method: Callable[..., Any], name: str, mode: str | None, receiver: Any) -> Callable[..., Any]:
     what = f"{name}()"
+    if mode == "key":  # d.get(k), s.add(k): the common case, kept short
+        def hash_checked(*args: Any, **kwargs: Any) -> Any:
+            for arg in args:
+                if type(arg) in _DEEP_KEYS:
+                    _key(arg)
+            return method(*args, **kwargs)
+
+        return hash_checked
+
+    if mode is None:  # changes the container, walks nothing
+        return method
 
     def call(*args: Any, **kwargs: Any) -> Any:
         if mode == "walk":
@@ -414,18 +461,46 @@ def _walk_checked(method: Callable[..., Any], name: str, mode: str, receiver: An
                 _check_walk(arg, what)
         elif mode == "keys":
             args = tuple(_check_keys(arg, what) for arg in args)
-        elif mode == "first" and args:
+        elif args:  # "first"
             args = (_check_keys(args[0], what), *args[1:])
-        else:
-            for arg in args:
-                _key(arg)
         return method(*args, **kwargs)
 
-    call.__name__ = call.__qualname__ = name
     return call
 
 
+_DEEP_KEYS = (tuple, frozenset)
+# How an attribute of a plain value is handed out, by (type, name): computed once by `_attribute_plan`, as
+# this runs for every method call in every script.
+_PLAIN_VALUE_TYPES = frozenset({
+    str, bytes, int, float, bool, list, dict, tuple, set, frozenset, type(None), decimal.Decimal, datetime.date,
+    datetime.datetime, datetime.time, datetime.timedelta,
+})
+_attribute_plans: dict[tuple[type, str], tuple[str, Any]] = {}
+
+
 def _guarded_getattr(obj: Any, name: str) -> Any:
+    plan = _attribute_plans.get((type(obj), name))
+    if plan is None:
+        plan = _attribute_plan(obj, name)
+        if type(obj) in _PLAIN_VALUE_TYPES:
+            _attribute_plans[type(obj), name] = plan
+    how, extra = plan
+    if how == "plain":
+        return getattr(obj, name)
+    if how == "walk":
+        mode, changes = extra
+        if changes:
+            _note_change()
+        return _walk_checked(getattr(obj, name), name, mode, None if isinstance(obj, type) else obj)
+    if how == "guard":
+        if name == "from_bytes":
+            return functools.partial(extra, obj if isinstance(obj, type) else type(obj))
+        return extra if isinstance(obj, type) else functools.partial(extra, obj)
+    return getattr(extra, name)  # "clock"
+
+
+def _attribute_plan(obj: Any, name: str) -> tuple[str, Any]:
+    """Refuses what scripts may not read; else says how `_guarded_getattr` hands it out."""
     if not isinstance(name, str) or name.startswith("_") or name in INSPECT_ATTRIBUTES or name == "mro":
         _refuse(f"attribute {name!r} is not allowed")
     is_type = isinstance(obj, type)
@@ -435,14 +510,12 @@ def _guarded_getattr(obj: Any, name: str) -> Any:
     if name in _CLOCK_READERS and (issubclass(obj, datetime.date) if is_type else isinstance(obj, datetime.date)):
         # `date(2020, 1, 1).today()` is the real method: "now" is tejun's clock's, however it is reached
         is_datetime = issubclass(obj, datetime.datetime) if is_type else isinstance(obj, datetime.datetime)
-        return getattr(_CLOCKED_DATETIME if is_datetime else _CLOCKED_DATE, name)
+        return "clock", _CLOCKED_DATETIME if is_datetime else _CLOCKED_DATE
     value = getattr(obj, name)
     guard = _GUARDED_METHODS.get(name)
     owned = issubclass(obj, _GUARDED_OWNERS) if is_type else isinstance(obj, _GUARDED_OWNERS)
     if guard is not None and owned:
-        if name == "from_bytes":
-            return functools.partial(guard, obj if is_type else type(obj))
-        return guard if is_type else functools.partial(guard, obj)
+        return "guard", guard
     if isinstance(value, types.ModuleType):
         _refuse(f"attribute '{name}' is a module, which is not allowed")
     if isinstance(value, type) and value not in _OFFERED_TYPES:
@@ -450,9 +523,10 @@ def _guarded_getattr(obj: Any, name: str) -> Any:
     container = _container_of(obj, is_type)
     if container is not None:
         mode = _WALKING_METHODS.get((container, name))
-        if mode is not None:
-            return _walk_checked(value, name, mode, None if is_type else obj)
-    return value
+        changes = name in _MUTATING_METHODS
+        if mode is not None or changes:
+            return "walk", (mode, changes)
+    return "plain", None
 
 
 def _readonly_getattr(obj: Any, name: str) -> Any:
@@ -475,6 +549,7 @@ def _guarded_getiter(obj: Any) -> Any:
 def _guarded_write(obj: Any) -> Any:
     # Only plain containers may be changed in place (`data["x"] = 1`, `del items[0]`).
     if isinstance(obj, dict | list):
+        _note_change()
         return obj
     _refuse(f"changing {type(obj).__name__} objects is not allowed")
 

@@ -417,7 +417,7 @@ def test_single_c_calls_that_walk_a_value_are_measured_first(env, source, refusa
     started = time.monotonic()
     with pytest.raises(SandboxViolation, match=re.escape(refusal)):
         env.execute(source, {})
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2  # before: tens of seconds, gigabytes, or a crashed interpreter
 
 
 def test_ordinary_walks_still_work(env):
@@ -489,11 +489,14 @@ def test_data_a_script_did_not_touch_is_not_walked_again(env, monkeypatch):
     real = sandbox.data_problem
     monkeypatch.setattr(sandbox, "data_problem", lambda value, *a, **k: walked.append(value) or real(value, *a, **k))
     context = {"members": json.loads(json.dumps(MEMBERS)), "n": 1}
-    env.execute("x = len(members)", context)
-    assert walked == [1, 3]  # `n` and `x`: scalars are cheap; `members` kept its marshal fingerprint
+    env.execute("x = len(members)\ny = [m['name'] for m in members]", context)
+    assert walked == [3, ["Sato", "Smith", "Kim"]]  # only what the script bound anew
     walked.clear()
-    env.execute("members[0]['name'] = 'Sato Hanako'", context)
-    assert context["members"] in walked
+    env.execute("members[0]['name'] = 'Sato Hanako'", context)  # changed in place: the containers are walked
+    assert walked == [context["members"], context["y"]]
+    walked.clear()
+    with pytest.raises(SandboxViolation, match=re.escape("task data 'members' holds a module at [1]['m']")):
+        env.execute("def f(items):\n    items[1]['m'] = math\nf(members)", context)
 
 
 @pytest.mark.parametrize("expression", ["items.append(2)", "items.extend([2]) or True", "list.append(items, 2)",
