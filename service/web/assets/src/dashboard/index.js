@@ -37,7 +37,7 @@ function draw(figure) {
   if (!canvas || !table) return;
   const { labels, series } = readTable(table);
   if (!labels.length) {
-    canvas.hidden = true;
+    canvas.closest('.dash-canvas').hidden = true;
     return;
   }
   const kind = figure.dataset.chart === 'doughnut' ? 'doughnut' : 'bar';
