@@ -1,4 +1,4 @@
-"""/api/v1/cases: list, start, read cases; send them messages."""
+"""/api/v1/cases: list, start, read cases; send them messages; restart a case in error."""
 
 from __future__ import annotations
 
@@ -65,3 +65,13 @@ class CaseMessages(MethodView):
     def post(self, args, case_id):
         """Deliver a message the case waits for (e.g. `withdraw`, `member_added`)"""
         return commands.send_message(services(), actor(), case_id, args["name"], args["payload"])
+
+
+@blp.route("/<int:case_id>/retry")
+class CaseRetry(MethodView):
+    @blp.alt_response(409, "CONFLICT")
+    @blp.response(200, OutcomeSchema)
+    def post(self, case_id):
+        """Restart a case in error after its cause was fixed (system administrators): the engine tries again.
+        403 for anyone else who can see the case (404 if not), 409 when the case is not in error"""
+        return commands.retry_case(services(), actor(), case_id)

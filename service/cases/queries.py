@@ -73,6 +73,27 @@ def list_cases(
     return CasePage(list(items), total, max(page, 1), per_page, full)
 
 
+@dataclass(frozen=True)
+class CaseInError:
+    id: int
+    reference: str
+    process_id: str
+    stopped_at: object
+    error_message: str | None
+
+
+def cases_in_error(session: Session, actor: Actor, limit: int = 200) -> list[CaseInError]:
+    """For system administrators (who restart them, `commands.retry_case`): the cases that stopped in error,
+    latest first, with why, and nothing else of the case."""
+    if not (actor.has("system_admin") or actor.is_system):
+        raise NotFound(N_("no such page"))
+    rows = session.execute(
+        select(Case.id, Case.reference, Case.process_id, Case.updated_at, Case.error_message)
+        .where(Case.status == "error").order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit)
+    ).all()
+    return [CaseInError(*row) for row in rows]
+
+
 def get_case(session: Session, actor: Actor, case_id: int, at_least: View = View.SUMMARY) -> tuple[Case, View]:
     case, scope = scoped_case(session, actor, case_id, at_least)
     return case, scope.view

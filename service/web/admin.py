@@ -18,6 +18,8 @@ record every change as an event on the `system` stream.
 | POST      /admin/users/<id>/active               | deactivate (active=0) or reactivate (active=1) |
 | POST      /admin/users/<id>/password             | new password (mode=generate, or mode=set with password) |
 | POST      /admin/users/<id>/unlock               | lift the lockout after failed sign-ins |
+| GET       /admin/cases-in-error                  | cases stopped in error (reference, why), each with a restart |
+|                                                  | button (POST /cases/<id>/retry, `commands.retry_case`) |
 
 A generated password is shown once, in the answer to the POST that made it; it is stored nowhere else.
 """
@@ -96,6 +98,16 @@ def _roles_by_kind() -> dict[str, list[str]]:
 @login_required
 def index():
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/cases-in-error")
+@login_required
+def cases_in_error():
+    from ..cases import queries
+
+    with services().db.reader() as session:
+        rows = queries.cases_in_error(session, _actor())
+    return render_template("admin/cases_in_error.html", rows=rows)
 
 
 # -- organizations ---------------------------------------------------------------------------------------

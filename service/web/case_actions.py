@@ -8,6 +8,8 @@
 | POST /cases/<id>/messages | case not visible (`case_view` NONE) → 404; a summary view only, or `send_message` |
 |                           | refusing (the message's senders in service/cases/messages.py, and `may_send` for |
 |                           | the waiting message's lane) → 403; a message only tejun sends → 400 |
+| POST /cases/<id>/retry    | `retry_case`: system_admin (any case in error, also from /admin/cases-in-error), |
+|                           | else 404 for a case one cannot see, 403 for one one can; not in error → a warning |
 
 The message's fields are checked with the message's schema (service/cases/messages.py), as the API checks them;
 each problem is shown at its field (422).
@@ -290,3 +292,27 @@ def case_message(case_id: int):
     else:
         flash(str(MESSAGE_DONE[name]), "success")
     return redirect(url_for("web.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/retry")
+@login_required
+def case_retry(case_id: int):
+    """Restart a case in error after its cause was fixed (a system administrator: the case page, the admin list)."""
+    from .pages import safe_next
+
+    back = safe_next(request.form.get("next"), url_for("web.case", case_id=case_id))
+    try:
+        outcome = commands.retry_case(services(), current_user.actor, case_id)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except TejunError as exc:
+        flash(_("Nothing was changed: %(reason)s", reason=message_for(exc)), "warning")
+        return redirect(back)
+    if outcome.status == "error":
+        flash(_("The case was restarted but stopped again: %(reason)s", reason=outcome.error_message or ""),
+              "error")
+    else:
+        flash(_("The case was restarted."), "success")
+    return redirect(back)

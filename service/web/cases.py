@@ -4,6 +4,7 @@
 | --- | --- |
 | GET /cases/<id>                         | `case_view` >= SUMMARY (else 404); what is shown depends on the view; |
 |                                         | the actions panel offers the events the case waits for that one may send |
+|                                         | a case in error offers a system administrator its restart (`retry_case`) |
 | GET /cases/<id>/diagram/<process>.bpmn | `case_view` FULL, and the process belongs to the case's model |
 | GET /attachments/<id>                   | `may_download_attachment` (else 404) |
 """
@@ -65,6 +66,7 @@ def render_case(case_id: int, action: dict | None = None) -> str:
         return render_template(
             "case.html", case=case, view=view, View=View, team=team, items=items, entries=entries, steps=steps,
             files=files, orgs=orgs, people=people, diagram=diagram, process_id=process_id, actions=actions,
+            may_retry=case.status == "error" and actor.has("system_admin"),
             action=action or {"name": None, "errors": {}, "values": {}}, member_roles=labels.MEMBER_ROLES,
             process_title=_process_title(session, found, case, process_id, lang),
             links=[(link, history.bilingual(link.name, lang)) for link in history.diagram_links(found, process_id)],

@@ -169,6 +169,10 @@ RULES: dict[str, dict[str, str]] = {
     # a message the case is not waiting for: 409 for whoever sees the case (may_send is checked for the
     # messages it waits for); 404 for everyone else
     "cases.CaseMessages POST": rule(ok=FULL_A | PART_A),
+    # restarting a case in error: system administrators (case A is not in error: a 409 past the check), 403 for
+    # whoever sees the case, 404 for the rest; the admin list of cases in error is an admin.* page
+    "cases.CaseRetry POST": rule(ok={"sysadmin"}, forbidden=FULL_A | PART_A | SUMMARY_A),
+    "web.case_retry POST": rule(ok={"sysadmin"}, forbidden=FULL_A | PART_A | SUMMARY_A),
     # a task of the lead institution's security officers
     "web.task GET": rule(ok=FULL_A),
     "tasks.TaskResource GET": rule(ok=FULL_A),
