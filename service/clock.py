@@ -8,7 +8,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+
+# Japan Standard Time (UTC+9, no summer time): the one definition every module uses for dates shown or decided
+# "in Japan" (due dates, list dates, pages); stored moments stay in UTC
+JST = timezone(timedelta(hours=9), "JST")
 
 _source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 _held = threading.local()

@@ -21,7 +21,7 @@ Idempotent: a case whose title is already there is left alone, so a second run a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -30,11 +30,11 @@ from .auth.actor import Actor
 from .cases import commands
 from .cases.designation import start_designation
 from .cases.queries import task_form
+from .clock import JST
 from .forms import references
 from .models import Call, Case, Organization, User, WorkItem
 from .services import Services
 
-JST = timezone(timedelta(hours=9))
 CALL_CODE = "QS-2026-01"
 LEAD, PARTNER, AGENCY = "toto-u", "saikai-u", "rpa"
 

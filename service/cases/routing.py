@@ -5,18 +5,17 @@ Called in the same transaction as every change to a case, so queues are never ou
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..auth.roles import LaneError, parse_lane
+from ..clock import JST
 from ..designer.store import form_json
 from ..engine.runtime import CaseWorkflow, EngineError, HumanTask
 from ..models import PRIORITIES, Case, CaseMember, CaseParty, Membership, Organization, TaskRoute, User, WorkItem
 from ..task_hooks import on_tasks_ready
-
-JST = timezone(timedelta(hours=9), "JST")
 
 
 def task_titles(schema: dict | None, fallback: str) -> tuple[str, str]:

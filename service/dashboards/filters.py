@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
+from ..clock import JST
 from ..models import Case
-
-JST = timezone(timedelta(hours=9))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import date, timedelta, timezone
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from .. import clock
 from ..audit import chain
 from ..auth.actor import Actor
 from ..auth.permissions import case_scope, may_work
+from ..clock import JST
 from ..designer.store import form_json, latest_published, model_hash
 from ..engine.runtime import TaskNotReady
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
@@ -48,7 +49,6 @@ from ..unit_of_work import unit_of_work
 
 DISCLOSURE_FORM = "disclosure.schema.json"
 CASE_ONLY = ("certification",)
-JST = timezone(timedelta(hours=9))
 
 
 def _today() -> date:

@@ -715,7 +715,7 @@ def _math_function(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
-JST = datetime.timezone(datetime.timedelta(hours=9), "JST")
+JST = clock.JST  # scripts' "now" is Japan time (service/clock.py holds the one definition)
 
 
 class ClockedType:

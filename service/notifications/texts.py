@@ -7,14 +7,15 @@ cases run without a Flask request.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
+from ..clock import JST
+
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
-JST = timezone(timedelta(hours=9), "JST")
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional name extraction tools look for

@@ -14,7 +14,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..audit import chain
 from ..auth.actor import Actor
+from ..clock import JST
 from ..errors import InvalidRequest
 from ..models import Organization, ScreeningEntry, ScreeningSnapshot
 from ..services import Services
 from ..unit_of_work import unit_of_work
 from .sources import SOURCES, ParsedEntry, Source, header_key, map_row
 
-JST = timezone(timedelta(hours=9))
 HEADER_SCAN_ROWS = 30
 _DATE = re.compile(r"(20\d{2}|19\d{2})\s*[年/\-.]\s*(\d{1,2})\s*[月/\-.]\s*(\d{1,2})")
 _REIWA = re.compile(r"令和\s*(\d{1,2}|元)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")

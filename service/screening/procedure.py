@@ -23,7 +23,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, timedelta, timezone
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from .. import clock
 from ..audit import chain
 from ..auth.actor import SYSTEM, Actor
 from ..auth.permissions import View, case_view
+from ..clock import JST
 from ..designer.store import model_hash
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..models import (
@@ -53,7 +54,6 @@ from .matching import CLASS_RANK, EntryIndex, ListedParty, Match, Thresholds
 from .sources import SOURCES
 
 log = logging.getLogger("tejun.screening")
-JST = timezone(timedelta(hours=9))
 SCREENING_FORM = "screening_results.schema.json"
 DECISIONS = ("confirmed_match", "false_positive")
 RELATIONS = ("current_affiliation", "current_funding", "past_affiliation", "ties_to_listed_researchers")

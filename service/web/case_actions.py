@@ -17,7 +17,7 @@ each problem is shown at its field (422).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -186,7 +186,7 @@ def case_new():
 
 # -- case events ----------------------------------------------------------------------------------------------
 def _today_jst() -> str:
-    return (clock.now() + timedelta(hours=9)).date().isoformat()
+    return clock.now().astimezone(clock.JST).date().isoformat()
 
 
 # where a problem the message's schema finds (service/cases/messages.py) is shown on the page: its form field

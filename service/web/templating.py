@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from flask import Flask, g
 from flask_babel import format_datetime, format_timedelta
@@ -12,9 +12,8 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from .. import clock
+from ..clock import JST
 from . import labels
-
-JST = timezone(timedelta(hours=9), "JST")
 
 
 def absolute(value: datetime | date | None, with_time: bool = True) -> str:

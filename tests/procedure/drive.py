@@ -14,7 +14,7 @@ partner's office fills.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -27,7 +27,7 @@ from service.errors import ValidationFailed
 from service.models import Case, CaseState, Event, WorkItem
 from service.worker.timers import run_once
 
-JST = timezone(timedelta(hours=9))
+JST = clock.JST
 
 
 def today() -> date:

@@ -5,7 +5,6 @@ Form data follows docs/procedure.md §7.2. Rosters here have no partner unless a
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from service.cases.queries import restore
 from service.models import Case, Event, Notification, WorkItem
 from service.screening.importers import import_list
 
-JST = timezone(timedelta(hours=9))
+JST = clock.JST
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "screening"
 
 

@@ -7,7 +7,6 @@ researcher is the PI and fills their own disclosure; no partner institution.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -16,11 +15,9 @@ from service.cases import commands
 from service.models import WorkItem
 from tests.conftest import PASSWORD
 
-JST_OFFSET = timedelta(hours=9)
-
 
 def today() -> str:
-    return (clock.now() + JST_OFFSET).date().isoformat()
+    return clock.now().astimezone(clock.JST).date().isoformat()
 
 
 def csrf(page_html: str) -> str:
