@@ -32,15 +32,6 @@ def reset() -> None:
     set_source(lambda: datetime.now(UTC))
 
 
-@contextmanager
-def frozen_at(moment: datetime) -> Iterator[None]:
-    """Make `now()` return `moment` inside the block (process-wide, for tests and replays)."""
-    previous = _source
-    set_source(lambda: moment)
-    try:
-        yield
-    finally:
-        set_source(previous)
 
 
 @contextmanager

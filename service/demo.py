@@ -19,7 +19,7 @@ from sqlalchemy import select
 from . import clock
 from .auth.actor import SYSTEM
 from .auth.admin import ensure_organization, ensure_user, grant_role, set_password
-from .models import Call, Organization, Program, TechnologyArea, TechnologyAreaList, User
+from .models import Call, Organization, Program, TechnologyArea, TechnologyAreaList
 from .reference.sync import sync_reference_data
 from .services import Services
 from .unit_of_work import unit_of_work
@@ -150,5 +150,3 @@ def _ensure_program(session, fa: Organization) -> Program:
     return program
 
 
-def demo_user(session, username: str) -> User:
-    return session.scalars(select(User).where(User.username == username)).one()

@@ -60,8 +60,6 @@ class CaseScope:
             return True
         return self.view >= View.PART and organization_id is not None and organization_id in self.part_orgs
 
-    def sees_any(self, organization_ids) -> bool:
-        return any(self.sees(org) for org in organization_ids)
 
     @property
     def full(self) -> bool:
@@ -217,11 +215,6 @@ def routed_to_roles(actor: Actor):
     return or_(*clauses) if clauses else false()
 
 
-def open_items_for(actor: Actor):
-    """Condition for queue tabs: routed to a role the actor holds in that organization, or to them."""
-    if actor.user_id is None:
-        return routed_to_roles(actor)
-    return or_(WorkItem.assignee_id == actor.user_id, routed_to_roles(actor))
 
 
 def may_download_attachment(actor: Actor, scope: CaseScope, organization_id: int, uploaded_by_id: int | None) -> bool:

@@ -166,5 +166,3 @@ def check_quota(session: Session, user_id: int, *, max_active: int, max_per_hour
         raise QuotaExceeded("rate", max_per_hour)
 
 
-def expired_before(moment: datetime) -> bool:  # pragma: no cover - convenience for admin listings
-    return moment <= clock.now()

@@ -13,7 +13,7 @@ from ..audit import chain
 from ..auth.actor import Actor
 from ..engine.migration import spec_changes
 from ..errors import N_, Conflict, Forbidden, NotFound
-from ..models import Case, ModelVersion
+from ..models import ModelVersion
 from ..services import Services
 from ..unit_of_work import unit_of_work
 from .store import DEFAULT_SET, specs_for, store_version, version_files
@@ -99,9 +99,3 @@ def _entry_processes(session: Session, version_id: int) -> set[str]:
     return set(session.scalars(select(ModelSpec.process_id).where(ModelSpec.model_version_id == version_id)))
 
 
-def cases_on(session: Session, version_id: int) -> int:
-    from sqlalchemy import func
-
-    return session.scalar(
-        select(func.count()).select_from(Case).where(Case.model_version_id == version_id, Case.status != "completed")
-    ) or 0

@@ -117,7 +117,3 @@ def deliver_pending(svc: Services, case_ids: list[int] | None = None, limit: int
     return result
 
 
-def pending_for(session: Session, case_id: int) -> list[PendingFollowUp]:
-    return list(session.scalars(
-        select(PendingFollowUp).where(PendingFollowUp.case_id == case_id).order_by(PendingFollowUp.id)
-    ))

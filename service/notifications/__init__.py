@@ -48,15 +48,6 @@ def notify(
     return created
 
 
-def unread(session: Session, user_id: int, limit: int = 50) -> list[Notification]:
-    return list(
-        session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(limit)
-        )
-    )
 
 
 def mark_read(session: Session, user_id: int, notification_ids: Iterable[int] | None = None) -> int:

@@ -66,7 +66,7 @@ def tab_parts(actor: Actor, tab: str) -> list:
     if tab == "mine":
         return [mine]
     if tab == "team":
-        # open_items_for without its "assigned to me" branch, which no unassigned item meets
+        # routed to my roles and not assigned (an item assigned to me is in "mine")
         return [and_(routed_to_roles(actor), WorkItem.assignee_id.is_(None))]
     org = _org_clause(actor)
     if tab == "org":

@@ -147,9 +147,6 @@ def search_keys(text: str) -> set[str]:
     return keys
 
 
-def similarity(a: str, b: str) -> float:
-    """The score of two comparable forms (what the index computes in bulk)."""
-    return max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")))
 
 
 def _describe_steps(steps: Iterable[str]) -> list[str]:
