@@ -70,7 +70,10 @@ NO_SCOPE = CaseScope(View.NONE)
 
 
 def case_scope(actor: Actor, case: Case | None) -> CaseScope:
-    """The one rule for what of a case an actor sees (pages, API, timeline, evidence, profiles, lists)."""
+    """The one rule for what of a case an actor sees (pages, API, timeline, evidence, profiles, lists).
+
+    FA staff see their FA's cases in full, except before the institution's first submission to the FA
+    (`case.fa_submission == "awaiting"`): then only the FA's own part (docs/security.md)."""
     if case is None:
         return NO_SCOPE
     if actor.is_system:
@@ -78,13 +81,18 @@ def case_scope(actor: Actor, case: Case | None) -> CaseScope:
     for grant in actor.grants:
         if grant.role == "auditor" and (grant.scope == "all" or grant.organization_id == case.funding_agency_id):
             return CaseScope(View.FULL, user_id=actor.user_id)
-    if case.funding_agency_id in actor.orgs_with(*FA_ROLES):
+    fa_staff = case.funding_agency_id in actor.orgs_with(*FA_ROLES)
+    if fa_staff and case.fa_submission != "awaiting":
         return CaseScope(View.FULL, user_id=actor.user_id)
     if case.lead_institution_id is not None and case.lead_institution_id in actor.orgs_with(*LEAD_STAFF):
         return CaseScope(View.FULL, user_id=actor.user_id)
     # a party organization counts only where the actor holds a part-seeing role in that very organization
     part = frozenset({p.organization_id for p in case.parties} & actor.orgs_with(*PART_ROLES))
     part -= {case.lead_institution_id, case.funding_agency_id}
+    if fa_staff:
+        # before the institution's first submission (service/cases/submissions.py) the FA sees its own part:
+        # the case's status and stage and the tasks routed to it, not the institution's working data
+        part |= {case.funding_agency_id}
     if part:
         return CaseScope(View.PART, part, actor.user_id)
     if actor.user_id is not None and "researcher" in actor.roles and _is_member(case, actor):
@@ -119,7 +127,9 @@ def full_view_clause(actor: Actor):
             clauses.append(true() if grant.scope == "all" else Case.funding_agency_id == grant.organization_id)
     fa = actor.orgs_with(*FA_ROLES)
     if fa:
-        clauses.append(Case.funding_agency_id.in_(fa))
+        # as case_scope: not before the institution's first submission
+        clauses.append(and_(Case.funding_agency_id.in_(fa),
+                            or_(Case.fa_submission.is_(None), Case.fa_submission != "awaiting")))
     lead = actor.orgs_with(*LEAD_STAFF)
     if lead:
         clauses.append(Case.lead_institution_id.in_(lead))

@@ -25,6 +25,7 @@ from ..services import Services
 from ..task_hooks import before_task_completed
 from ..unit_of_work import unit_of_work
 from . import messages as case_messages
+from . import submissions
 from .forms import validate_submission
 from .pipeline import INSTANCE_KEY, CaseChange, Outcome, outcome, record_event
 
@@ -160,6 +161,8 @@ def start_case(
         except LookupError as exc:
             raise InvalidRequest(str(exc)) from None
         flow = CaseWorkflow.create(spec, subprocess_specs, data, time_limit=svc.settings.script_time_limit)
+        # the FA sees the institution's work once it is submitted, where the model says it is (submissions.py)
+        case.fa_submission = submissions.AWAITING if submissions.declares_submission(spec, subprocess_specs) else None
         change = CaseChange.new(session, case, actor, flow)
         change.record("case_started", data={"title": case.title, "variant": variant, **data})
         change.run(lambda f: f.advance())
@@ -186,13 +189,21 @@ def complete_task(
         change.record("task_completed", task_id=item.task_id, element_id=item.element_id,
                       data=_with_instance(change.flow, item, clean))
 
+        submits: list[str] = []
+
         def step(f: CaseWorkflow) -> None:
             try:
+                task = f.human_task(item.task_id)
                 f.complete(item.task_id, clean)
             except TaskNotReady:
                 raise Conflict(N_("this task was already completed")) from None
+            kind = submissions.submitting(f, task, clean)  # the model names the tasks that submit to the FA
+            if kind:
+                submits.append(kind)
 
         change.run(step)
+        if submits and case.status != "error":
+            submissions.freeze(change, item, submits[0])  # the package, its event, the FA's view widens
         return outcome(session, actor, case)
 
 

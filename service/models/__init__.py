@@ -15,6 +15,7 @@ from .organization import ApiToken, Membership, Organization, User
 from .program import Call, Program, program_areas
 from .reference import MitigationMeasure, RiskLevel, TechnologyArea, TechnologyAreaList
 from .screening import ScreeningEntry, ScreeningHit, ScreeningSnapshot, ScreeningSubject
+from .submission import SubmissionPackage
 from .user_session import UserSession
 from .work_item import PRIORITIES, TaskRoute, WorkItem
 
@@ -58,4 +59,5 @@ __all__ = [
     "ScreeningHit",
     "ScreeningSnapshot",
     "ScreeningSubject",
+    "SubmissionPackage",
 ]

@@ -30,6 +30,10 @@ class Case(Base):
     risk_level: Mapped[str | None] = mapped_column(String(8))
     error_message: Mapped[str | None] = mapped_column(Text)
     erad_project_number: Mapped[str | None] = mapped_column(String(32))
+    # the institution's submission to the FA (service/cases/submissions.py): None when the case's model names no
+    # submitting task (and for cases opened before tejun kept submissions), "awaiting" until the first package
+    # is frozen, then "submitted". While "awaiting" the FA sees only its own part of the case (case_scope).
+    fa_submission: Mapped[str | None] = mapped_column(String(16))
 
     funding_agency_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     lead_institution_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
