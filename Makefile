@@ -6,7 +6,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-PYTEST_ARGS ?=
+# --durations: CI's log shows the slowest tests; `time` around each pass shows how long the pass took
+PYTEST_ARGS ?= --durations=15
 
 .PHONY: run test test-sqlite test-postgres install assets catalogs catalogs-update browser lint worker clean
 
@@ -57,11 +58,11 @@ test: install assets browser
 
 test-sqlite:
 	@echo "== tests on SQLite =="
-	env -u TEJUN_TEST_DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	time env -u TEJUN_TEST_DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test-postgres:
 	@echo "== tests on PostgreSQL ($$TEJUN_TEST_DATABASE_URL) =="
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	time $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -7,16 +7,10 @@ import secrets
 from sqlalchemy import select
 
 from service.models import Event, Membership, Organization
-from tests.api.test_api import PROBLEM, token_for
+from tests.api.test_api import PROBLEM
+from tests.web.helpers import bearer
 
-_TOKENS: dict[str, dict] = {}
-
-
-def auth(client, world, who: str) -> dict:
-    username = world.username(who)
-    if username not in _TOKENS:
-        _TOKENS[username] = token_for(client, username)
-    return _TOKENS[username]
+auth = bearer  # one token per person (tests/web/helpers.py)
 
 
 def call(client, world, who: str, method: str, path: str, body=None, expect: int = 200):

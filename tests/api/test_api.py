@@ -7,17 +7,9 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD, model_set
+from tests.web.helpers import token_for
 
 PROBLEM = "application/problem+json"
-
-
-def token_for(client, username: str, scopes=None) -> dict:
-    body = {"username": username, "password": PASSWORD}
-    if scopes:
-        body["scopes"] = scopes
-    response = client.post("/api/v1/auth/token", json=body)
-    assert response.status_code == 201, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
 @pytest.fixture

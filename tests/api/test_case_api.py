@@ -11,19 +11,11 @@ from service.attachments import store_upload
 from service.auth.permissions import case_scope
 from service.cases import history
 from service.models import Case
-from tests.api.test_api import PROBLEM, token_for
+from tests.api.test_api import PROBLEM
 from tests.procedure.drive import Driver, partner_due_diligence
-from tests.web.helpers import sign_in
+from tests.web.helpers import bearer, sign_in
 
-_TOKENS: dict[str, dict] = {}
-
-
-def auth(client, world, who: str) -> dict:
-    """A bearer header for `who`, one token per person (issuing has a quota)."""
-    username = world.username(who)
-    if username not in _TOKENS:
-        _TOKENS[username] = token_for(client, username)
-    return _TOKENS[username]
+auth = bearer  # one token per person (tests/web/helpers.py)
 
 
 @pytest.fixture

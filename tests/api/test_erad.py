@@ -14,19 +14,12 @@ from openpyxl import Workbook
 from service.cases import commands
 from service.erad import PROJECT_NUMBER, RESEARCHER_NUMBER, export, roster_import
 from service.models import WorkItem
-from tests.api.test_api import PROBLEM, token_for
+from tests.api.test_api import PROBLEM
 from tests.procedure.drive import Driver, roster
-from tests.web.helpers import post, sign_in
+from tests.web.helpers import bearer, post, sign_in
 
 ROSTER_SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "forms" / "team_roster.schema.json").read_text())
-_TOKENS: dict[str, dict] = {}
-
-
-def auth(client, world, who: str) -> dict:
-    username = world.username(who)
-    if username not in _TOKENS:
-        _TOKENS[username] = token_for(client, username)
-    return _TOKENS[username]
+auth = bearer  # one token per person (tests/web/helpers.py)
 
 
 def test_one_definition_of_the_numbers():

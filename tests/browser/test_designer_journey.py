@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 
 import pytest
 from sqlalchemy import select
@@ -243,22 +241,14 @@ def test_a_designer_edits_validates_publishes_and_migrates(app, svc, world, desi
     bar = page.locator("[data-job-bar]")
     assert page.locator("#tejun-migration").get_attribute("data-status") == "queued"
 
-    def worker():  # the timer worker's part, a case at a time while the page polls
-        for _ in range(10):
-            if migration.run_jobs(svc, limit_cases=1) == 0:
-                break
-            time.sleep(0.6)
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    seen = set()  # what the progress display showed while the page polled
-    deadline = time.monotonic() + 60
-    while page.locator("#tejun-migration").get_attribute("data-status") != "done":
-        seen.add(page.locator("[data-job-count]").inner_text())
-        assert time.monotonic() < deadline, f"the migration did not finish; the page showed {seen}"
-        page.wait_for_timeout(150)
-    thread.join()
-    assert seen & {"1 / 3", "2 / 3"}, seen  # progress was shown on the way, not only at the end
+    # the timer worker's part, a case at a time; after each, wait until the polling page shows the progress
+    # (a condition, not a pause: progress is seen on the way, not only at the end)
+    count = page.locator("[data-job-count]")
+    for done in (1, 2, 3):
+        assert migration.run_jobs(svc, limit_cases=1) == 1
+        count.filter(has_text=f"{done} / 3").wait_for(timeout=30_000)
+    assert migration.run_jobs(svc, limit_cases=1) == 0
+    page.wait_for_function("document.querySelector('#tejun-migration').dataset.status === 'done'", timeout=30_000)
     assert bar.get_attribute("value") == "3" and bar.get_attribute("max") == "3"
     assert page.locator("[data-job-results] tr").count() == 3
     assert page.locator('[data-count="migrated"] strong').inner_text() == "3"

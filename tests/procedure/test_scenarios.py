@@ -10,7 +10,6 @@ worker fires deadlines and follow-ups while the clock travels.
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from datetime import UTC, date, datetime
 
@@ -652,14 +651,11 @@ def test_a_case_taking_400_additional_mitigation_rounds_still_behaves(drive, wor
     rounds = 400
     case_id = drive.start(partner=False)
     drive.to_fa_review(case_id, partner=False)
-    timings: dict[int, float] = {}
     stored: dict[int, tuple[int, int, int]] = {}
     history: dict[int, int] = {}
     compressed: dict[int, int] = {}
     for round_no in range(1, rounds + 1):
-        started = time.perf_counter()
         drive.additional_round(case_id, round_no)
-        timings[round_no] = time.perf_counter() - started
         # the resubmission is there for the FA, whatever the round
         assert drive.ready(case_id) == ["review_submission"], round_no
         if round_no in (10, rounds):
@@ -679,14 +675,9 @@ def test_a_case_taking_400_additional_mitigation_rounds_still_behaves(drive, wor
     assert (tasks_400, engine_400) == (tasks_10, engine_10)
     # ... and the state grows only by the model's own record of the rounds, kept once
     assert whole_400 - whole_10 <= 1.1 * (history[rounds] - history[10])
-    early = [timings[n] for n in range(6, 16)]
-    late = [timings[n] for n in range(rounds - 9, rounds + 1)]
-    print(f"\n{rounds} additional-mitigation rounds: round 10 took {timings[10] * 1000:.0f} ms, round {rounds} "
-          f"{timings[rounds] * 1000:.0f} ms (rounds 6-15: fastest {min(early) * 1000:.0f} ms, mean "
-          f"{sum(early) * 100:.0f} ms; rounds {rounds - 9}-{rounds}: fastest {min(late) * 1000:.0f} ms, mean "
-          f"{sum(late) * 100:.0f} ms); {tasks_400} live tasks; stored state {compressed[10]} -> {compressed[rounds]} "
-          f"bytes compressed, {whole_10} -> {whole_400} uncompressed, of which the round history "
-          f"{history[10]} -> {history[rounds]}")
-    # a round costs about the same late as early (the fastest of ten, so a busy machine does not decide it);
-    # what does grow is reading and writing the model's round history, a few milliseconds at round 400
-    assert min(late) < 3 * min(early)
+    # so a round does the same engine work late as early: the task tree does not grow with the rounds. How long a
+    # round takes late against early is measured by the benchmark (`make bench`, part "history"), not here, where
+    # a busy machine would decide it
+    print(f"\n{rounds} additional-mitigation rounds: {tasks_400} live tasks; stored state {compressed[10]} -> "
+          f"{compressed[rounds]} bytes compressed, {whole_10} -> {whole_400} uncompressed, of which the round "
+          f"history {history[10]} -> {history[rounds]}")

@@ -37,6 +37,27 @@ def sign_in(app, world, who: str, lang: str | None = None):
     return client
 
 
+def token_for(client, username: str, scopes=None) -> dict:
+    """A bearer header for the API, from a new token (POST /api/v1/auth/token)."""
+    body = {"username": username, "password": PASSWORD}
+    if scopes:
+        body["scopes"] = scopes
+    response = client.post("/api/v1/auth/token", json=body)
+    assert response.status_code == 201, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+_TOKENS: dict[str, dict] = {}
+
+
+def bearer(client, world, who: str) -> dict:
+    """A bearer header for `who`, one token per person for the whole session (issuing has a quota)."""
+    username = world.username(who)
+    if username not in _TOKENS:
+        _TOKENS[username] = token_for(client, username)
+    return _TOKENS[username]
+
+
 def post(client, path: str, data: dict | None = None, **kwargs):
     return client.post(path, data={"csrf_token": client.csrf, **(data or {})}, **kwargs)
 
