@@ -17,12 +17,13 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import send_file
 from flask.views import MethodView
+from flask_babel import force_locale
 from flask_smorest import Blueprint
 from marshmallow import validate
 
 from ..attachments import for_case, for_download, open_download
 from ..auth.permissions import View
-from ..cases import history, queries
+from ..cases import history, queries, submissions
 from .context import actor, services
 from .paging import LangPageQuerySchema, PageQuerySchema, envelope, page_of
 
@@ -106,8 +107,24 @@ class AttachmentSchema(ma.Schema):
 
 
 class SubmissionSchema(ma.Schema):
-    round = ma.fields.Integer()
+    round = ma.fields.Integer(metadata={"description": "1, 2, ... in the order the institution submitted"})
+    kind = ma.fields.String(metadata={"description": "the submitting task's `submissionKind`: initial, "
+                                                     "information_response, additional_mitigation"})
+    kind_label = ma.fields.String(metadata={"description": "the kind in the requested language"})
     submitted_at = ma.fields.DateTime()
+    submitted_by = ma.fields.String()
+    element_id = ma.fields.String(allow_none=True, metadata={"description": "the task whose completion submitted"})
+    sha256 = ma.fields.String(metadata={"description": "SHA-256 of `content` as canonical JSON (sorted keys, "
+                                                       "compact, UTF-8); the `submission_frozen` event has it too"})
+    intact = ma.fields.Boolean(metadata={"description": "the stored package still matches its SHA-256"})
+    changes = ma.fields.List(ma.fields.String(), metadata={
+        "description": "what changed since the previous round, one sentence each in the requested language "
+                       "(empty for the first round)"})
+    content = ma.fields.Dict(metadata={
+        "description": "the package: identification (team, disclosures made, partners' results, managed data, "
+                       "screening), assessment (levels per subject and factor), risk_level, mitigation (plan "
+                       "and measures), submission, information_requests, additional_mitigation, attachments "
+                       "(name, type, size, SHA-256)"})
 
 
 STEP_EXAMPLE = {"items": [{"at": "2026-04-01T09:30:00+09:00", "actor": "研究推進課 田中",
@@ -132,6 +149,16 @@ ATTACHMENT_EXAMPLE = {"items": [{"public_id": "3f9a0c6d2b7e41a8b5c4d3e2f1a0b9c8"
                                  "organization_id": 3, "uploaded_by_name": "研究推進課 田中",
                                  "uploaded_at": "2026-04-01T09:35:00+09:00",
                                  "download": "/api/v1/attachments/3f9a0c6d2b7e41a8b5c4d3e2f1a0b9c8"}],
+                      "total": 1, "page": 1, "per_page": 25}
+
+
+SUBMISSION_EXAMPLE = {"items": [{"round": 2, "kind": "additional_mitigation", "kind_label": "追加的なリスク軽減措置",
+                                 "submitted_at": "2026-05-01T10:00:00+09:00", "submitted_by": "inst_admin",
+                                 "element_id": "approve_additional_mitigation", "sha256": "3a7bd3" + "0" * 58,
+                                 "intact": True,
+                                 "changes": ["措置を追加: M7 サイバーセキュリティ対策（期限: 2026-07-30）",
+                                             "総合リスクレベルを変更: L3 → L2"],
+                                 "content": {"format": "tejun-submission/1", "round": 2, "risk_level": "L2"}}],
                       "total": 1, "page": 1, "per_page": 25}
 
 
@@ -219,16 +246,25 @@ class CaseAttachments(MethodView):
 
 @blp.route("/cases/<int:case_id>/submissions")
 class CaseSubmissions(MethodView):
-    @blp.arguments(PageQuerySchema, location="query")
-    @blp.response(200, envelope(SubmissionSchema, "CaseSubmissionList"),
-                  example={"items": [], "total": 0, "page": 1, "per_page": 25})
+    @blp.arguments(LangPageQuerySchema, location="query")
+    @blp.response(200, envelope(SubmissionSchema, "CaseSubmissionList"), example=SUBMISSION_EXAMPLE)
     def get(self, args, case_id):
-        """Submission rounds of the case. tejun keeps no submission rounds as records of their own yet: the
-        list is always empty. Until it does, read the submitted forms from `/cases/{case_id}/steps` (each
-        `review_submission` step is one FA review round)."""
+        """What the institution submitted to the FA, one frozen package per round (first submission, each
+        answer to the FA's questions, each additional-mitigation round), oldest first, each with what changed
+        since the round before. Full views only (the FA once the institution submitted, the lead institution,
+        auditors); an empty list for others who see the case"""
         with services().db.reader() as session:
-            _scoped(session, case_id)
-        return page_of([], args)
+            case, scope = _scoped(session, case_id)
+            rows = []
+            with force_locale(args["lang"]):
+                for entry in submissions.rounds(session, scope, case, args["lang"]):
+                    package = entry.package
+                    rows.append({"round": package.round, "kind": package.kind,
+                                 "kind_label": submissions.kind_label(package.kind),
+                                 "submitted_at": package.created_at, "submitted_by": package.submitted_by_name,
+                                 "element_id": package.element_id, "sha256": package.sha256,
+                                 "intact": entry.intact, "changes": entry.changes, "content": entry.content})
+            return page_of(rows, args)
 
 
 @blp.route("/attachments/<public_id>")

@@ -15,10 +15,13 @@ Contents:
 | `events.jsonl` | every event of the case's stream, oldest first: the hashed fields, the hash, the row id |
 | `models/<version hash>/<file>` | the BPMN, DMN and form files (JSON Schemas) of each model version the case ran on |
 | `report.html` | the case history for people, printable |
+| `submissions/round-<n>.json` | each package the institution submitted to the FA, as frozen (canonical JSON); |
+|                              | the manifest lists them, and each one's SHA-256 is in a `submission_frozen` event |
 
 Verification recomputes every file's hash against the manifest, every event's hash and link from the first
 (`GENESIS`), the stream's head, each model version's content hash from its files, and that every event
-names one of those versions. With `--anchors` (an export of `audit anchor --export` kept elsewhere) it also
+names one of those versions, and that every submission package matches the hash its `submission_frozen` event
+recorded. With `--anchors` (an export of `audit anchor --export` kept elsewhere) it also
 checks that chain and that it recorded this stream's events as the dossier has them.
 """
 
@@ -100,6 +103,18 @@ def verify_dossier(source, anchors_text: str | None = None) -> tuple[bool, list[
         if unknown and not problem:
             failed.append(f"FAILED: events name model versions the dossier does not hold: "
                           f"{', '.join(h[:12] for h in unknown)}")
+
+        frozen = {(e.get("data") or {}).get("sha256") for e in events if e.get("action") == "submission_frozen"}
+        packages = manifest.get("submissions") or []
+        for package in packages:
+            name = package.get("file") or ""
+            if name not in names or hashlib.sha256(archive.read(name)).hexdigest() != package.get("sha256"):
+                failed.append(f"FAILED: submission round {package.get('round')} ({name}) does not match its SHA-256")
+            elif package.get("sha256") not in frozen:
+                failed.append(f"FAILED: submission round {package.get('round')} has no submission_frozen event "
+                              "with its SHA-256")
+        if packages and not any(f.startswith("FAILED: submission") for f in failed):
+            ok.append(f"ok: {len(packages)} submission package(s) match the hashes recorded in the events")
 
         by_seq = {e["seq"]: e["hash"] for e in events}
         entries = manifest.get("anchors") or []
@@ -239,6 +254,14 @@ def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes
             latest_anchor=anchors.latest, replay=result, versions=versions, created_at=now, created_by=created_by,
             report_lang=lang,
         ).encode()
+    from ..cases.submissions import packages as submission_packages
+
+    submitted = []
+    for package in submission_packages(session, case):
+        name = f"submissions/round-{package.round}.json"
+        files[name] = package.content.encode()
+        submitted.append({"round": package.round, "kind": package.kind, "sha256": package.sha256, "file": name,
+                          "submitted_at": iso(package.created_at), "submitted_by": package.submitted_by_name})
     files[EVENTS] = "".join(dumps(e) + "\n" for e in events).encode()
     files[REPORT] = report
     manifest = {
@@ -250,6 +273,7 @@ def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes
         "head": {"seq": events[-1]["seq"], "hash": events[-1]["hash"]} if events else {"seq": 0, "hash": None},
         "chain": "intact" if problem is None else problem,
         "anchors": anchored,
+        "submissions": submitted,
         "model_versions": versions,
         "replay": {"identical": result.identical, "events": result.events,
                    "first_difference": str(result.first) if result.first else None},

@@ -16,6 +16,8 @@ instant: `service.cases.pipeline.instant`):
 |                     | refreshed after a hit was reviewed); runs no engine |
 | `engine_steps`, `engine_error` | are checked: the replay must have completed the same elements / failed the same way |
 | `task_claimed`, `task_released`, `task_assigned` | only change who holds a task (shown in views) |
+| `submission_frozen` | nothing: it records the package the institution submitted (its round and SHA-256, |
+|                     | service/cases/submissions.py), after the run that submitted it; it does not move the case |
 
 Each run happens at the event's `at` (`clock.held_at`, this thread only), starting from the state as it was
 serialized after the previous run, as the live system does. The case row's summary (status, outcome,

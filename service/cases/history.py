@@ -21,7 +21,8 @@ from .routing import task_titles
 
 # events people care about (engine bookkeeping such as `engine_steps` stays in the audit log)
 TIMELINE_ACTIONS = ("case_started", "task_completed", "task_claimed", "task_released", "task_assigned",
-                    "message_delivered", "timer_fired", "engine_error", "case_retried", "attachment_added")
+                    "message_delivered", "timer_fired", "engine_error", "case_retried", "attachment_added",
+                    "submission_frozen")
 _PROCESS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?process\b[^>]*?\bid=\"([^\"]+)\"")
 # the procedure names elements "日本語 (English)"
 _BILINGUAL = re.compile(

@@ -15,8 +15,8 @@ from flask import Response, abort, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from ..attachments import for_case, for_download, open_download
-from ..auth.permissions import View
-from ..cases import history, queries
+from ..auth.permissions import View, case_scope
+from ..cases import history, queries, submissions
 from ..queues import lookups
 from . import labels
 from .blueprint import bp, services
@@ -55,6 +55,7 @@ def render_case(case_id: int, action: dict | None = None) -> str:
                       *(i.organization_id for i in items)]
         )
         _orgs, _programs, people = lookups.names(session, items)
+        rounds = submissions.rounds(session, scope, case, lang)
         diagram = None
         if scope.full:  # the diagram's progress runs through every party's steps: full views only
             diagram = {
@@ -66,12 +67,28 @@ def render_case(case_id: int, action: dict | None = None) -> str:
         return render_template(
             "case.html", case=case, view=view, View=View, team=team, items=items, entries=entries, steps=steps,
             files=files, orgs=orgs, people=people, diagram=diagram, process_id=process_id, actions=actions,
+            rounds=rounds, before_submission=case.fa_submission == submissions.AWAITING and not scope.full
+            and scope.sees(case.funding_agency_id),
             may_retry=case.status == "error" and actor.has("system_admin"),
             action=action or {"name": None, "errors": {}, "values": {}}, member_roles=labels.MEMBER_ROLES,
             process_title=_process_title(session, found, case, process_id, lang),
             links=[(link, history.bilingual(link.name, lang)) for link in history.diagram_links(found, process_id)],
             step_title=lambda element_id: found.title(session, case.model_version_id, element_id, lang),
         )
+
+
+@bp.app_template_global()
+def submission_rounds(case) -> list:
+    """The case's submission rounds as the signed-in person may see them (task pages of the FA's review)."""
+    with services().db.reader() as session:
+        case = session.get(type(case), case.id)
+        scope = case_scope(current_user.actor, case)
+        return submissions.rounds(session, scope, case, labels.lang())
+
+
+@bp.app_template_global()
+def submission_kind(kind: str) -> str:
+    return submissions.kind_label(kind)
 
 
 def _process_title(session, found, case, process_id: str, lang: str) -> str:

@@ -69,6 +69,7 @@ ACTIONS = {
     "engine_error": _l("Stopped by an error"),
     "case_retried": _l("Restarted after an error"),
     "attachment_added": _l("Document uploaded"),
+    "submission_frozen": _l("Submitted to the funding agency"),
 }
 
 # messages a case waits for (BPMN message names), as the timeline names them
