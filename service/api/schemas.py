@@ -125,12 +125,24 @@ class TaskQuerySchema(StrictSchema):
     per_page = ma.fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
+class TaskContextSchema(ma.Schema):
+    """One entry the model shows beside the form (docs/modeling.md), as far as the caller may see it."""
+
+    path = ma.fields.String(metadata={"description": "where in the task data the value comes from"})
+    title = ma.fields.String(metadata={"description": "the entry's title in the requested language"})
+    value = ma.fields.Raw(allow_none=True, metadata={"description": "the value as the case data holds it"})
+
+
 class TaskDetailSchema(TaskSchema):
     case_version = ma.fields.Integer()
     form_schema = ma.fields.Dict(allow_none=True)
     ui_schema = ma.fields.Dict()
     data = ma.fields.Dict()
     may_work = ma.fields.Boolean()
+    context = ma.fields.List(ma.fields.Nested(TaskContextSchema), metadata={
+        "description": "earlier information the worker sees read-only beside the form, filtered by permissions"})
+    instructions = ma.fields.String(allow_none=True, metadata={
+        "description": "the task's instructions as safe HTML (Markdown rendered, no raw HTML), or null"})
 
 
 class LangSchema(StrictSchema):

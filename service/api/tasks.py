@@ -55,6 +55,8 @@ class TaskResource(MethodView):
                 "ui_schema": form["ui_schema"],
                 "data": form["data"],
                 "may_work": form["may_work"],
+                "context": [{"path": c.path, "title": c.title, "value": c.value} for c in form["context"]],
+                "instructions": str(form["instructions"]) if form["instructions"] else None,
             }
 
 

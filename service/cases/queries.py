@@ -27,6 +27,7 @@ from ..forms.schema import localize, localize_ui
 from ..models import Case, CaseState, WorkItem
 from ..task_hooks import starting_data
 from . import messages as case_messages
+from .context import render_instructions, task_context
 from .forms import expanded_schema
 
 CASE_SORTS = {"updated": Case.updated_at.desc(), "created": Case.created_at.desc(), "reference": Case.reference}
@@ -158,6 +159,7 @@ def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") ->
     schema = expanded_schema(session, case, item.form) if item.form else None
     spec_props = {}
     ui_schema = None
+    context, instructions = [], None
     if item.form:
         flow = restore(session, case)
         try:
@@ -169,6 +171,10 @@ def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") ->
         fields = set((schema or {}).get("properties") or {})
         spec_props = {key: task.data[key] for key in fields if key in task.data}
         spec_props.update(starting_data(session, actor, case, item, task.data))
+        # what the model shows beside the form, as far as this viewer may see it (service/cases/context.py)
+        context = task_context(session, actor, case_scope(actor, case), case, item, task.properties, task.data,
+                               lang)
+        instructions = render_instructions(task.instructions, task.data, lang)
     data = {**spec_props, **(item.draft or {})}
     return {
         "item": item,
@@ -178,4 +184,6 @@ def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") ->
         "data": data,
         "may_work": may_work(actor, item),
         "may_assign": may_assign(actor, item),
+        "context": context,
+        "instructions": instructions,
     }

@@ -16,6 +16,7 @@ from ..designer.store import form_json
 from ..engine.runtime import CaseWorkflow, EngineError, HumanTask
 from ..models import PRIORITIES, Case, CaseMember, CaseParty, Membership, Organization, TaskRoute, User, WorkItem
 from ..task_hooks import on_tasks_ready
+from .context import title_suffixes
 
 
 def task_titles(schema: dict | None, fallback: str) -> tuple[str, str]:
@@ -111,6 +112,9 @@ def build_item(session: Session, case: Case, flow: CaseWorkflow, task: HumanTask
     due_at = parse_due(flow.evaluate(task.task_id, due_expression)) if due_expression else None
     form = task.properties.get("formJsonSchemaFilename")
     title, title_en = task_titles(form_json(session, case.model_version_id, form), task.name)
+    about, about_en = title_suffixes(session, case, task.properties, task.data)
+    if about:  # whom or what this task is about, from the context entries marked in_title (e.g. whose disclosure)
+        title, title_en = f"{title}: {about}", f"{title_en}: {about_en or about}"
     assignee_id = _assignee_for(session, flow, task, org_id)
     for member_id in {assignee_id, _named_member(session, task, org_id)} - {None}:
         # on the team: sees the case's summary, and may consent to their office pre-filling their disclosure

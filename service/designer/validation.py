@@ -34,6 +34,7 @@ from ..engine.loader import (
 from ..engine.safe_xml import DEFAULT_MAX_BYTES, XmlProblem, parse_xml
 from ..engine.sandbox import check_source
 from ..forms.schema import check_schema
+from .context_check import CONTEXT_PROPERTY, check_entries, producers_of
 
 KNOWN_ROLES = frozenset({
     "fa_officer", "fa_manager", "security_officer", "institution_admin", "researcher", "ministry_officer",
@@ -77,8 +78,12 @@ def find_file(files: Mapping[str, Any], name: str) -> str | None:
     return (in_forms or matches or [None])[0]
 
 
-def validate_model_files(files: Mapping[str, bytes]) -> list[Problem]:
-    """Every problem in a model set `{relative file name: content}`; empty when it can be published."""
+def validate_model_files(files: Mapping[str, bytes], context_sources: Mapping[str, bytes] | None = None
+                         ) -> list[Problem]:
+    """Every problem in a model set `{relative file name: content}`; empty when it can be published.
+
+    `context_sources`: more files whose forms, scripts and decisions count as producing data for context paths
+    (the folder of a file validated alone on the command line)."""
     problems: list[Problem] = []
     try:
         model = load_model(files, strict=False)
@@ -88,6 +93,7 @@ def validate_model_files(files: Mapping[str, bytes]) -> list[Problem]:
         problems.append(Problem("-", None, f"internal error: {type(exc).__name__}: {one_line(exc)}"))
         documents = {}
     checker = _SetChecker(files, documents, problems)
+    checker.context_sources = context_sources or {}
     try:
         checker.run()
     except Exception as exc:
@@ -109,6 +115,7 @@ class _SetChecker:
         self.decision_ids = {d.get("id") for root in self.dmn.values()
                              for d in root.iter(f"{{{etree.QName(root).namespace}}}decision")}
         self.checked_forms: set[str] = set()
+        self.checked_context: set[str] = set()
 
     def add(self, file: str, element_id: str | None, message: str) -> None:
         self.problems.append(Problem(file, element_id, one_line(message)))
@@ -135,6 +142,42 @@ class _SetChecker:
                 self.check_form_schema(name)
             elif name.endswith(".uischema.json"):
                 self.check_ui_schema(name)
+            elif name.endswith(".context.json") and name not in self.checked_context:
+                self.check_context(name, None, None)
+
+    # -- context beside the form (service/designer/context_check.py) ---------------------------------------
+
+    context_sources: Mapping[str, bytes] = {}
+
+    def producers(self):
+        if getattr(self, "_producers", None) is None:
+            documents, loaded = dict(self.documents), dict(self.json)
+            for name, content in self.context_sources.items():
+                if name in self.files:
+                    continue
+                if _kind(name) == "json":
+                    try:
+                        loaded[name] = json.loads(content)
+                    except ValueError:
+                        continue
+                else:
+                    try:
+                        documents[name] = parse_xml(content, filename=name)
+                    except XmlProblem:
+                        continue
+            self._producers = producers_of(self.files, documents, loaded)
+        return self._producers
+
+    def check_context(self, name: str, file: str | None, task_id: str | None) -> None:
+        self.checked_context.add(name)
+        forms = self.producers().forms
+
+        def find_form(form: str):
+            key = find_file(self.files, form) or find_file(self.context_sources, form)
+            return forms.get(key) if key else None
+
+        for problem in check_entries(self.json[name], self.producers(), find_form):
+            self.add(file or name, task_id, f"{CONTEXT_PROPERTY} '{name}': {problem}")
 
     # -- JSON -----------------------------------------------------------------------------------------
 
@@ -226,6 +269,9 @@ class _SetChecker:
         ui = properties.get("formUiSchemaFilename")
         if ui:
             self.check_form_reference(name, task_id, ui, "formUiSchemaFilename")
+        context = properties.get(CONTEXT_PROPERTY)
+        if context:
+            self.check_form_reference(name, task_id, context, CONTEXT_PROPERTY)
         stage = properties.get("stage")
         if stage is not None and stage not in STAGES:
             self.add(name, task_id, f"stage '{stage}' is not a stage code ({', '.join(sorted(STAGES))})")
@@ -252,6 +298,8 @@ class _SetChecker:
             # otherwise its JSON problem is reported on the file itself
         elif prop == "formJsonSchemaFilename":
             self.check_form_schema(key)
+        elif prop == CONTEXT_PROPERTY:
+            self.check_context(key, name, task_id)
         elif not isinstance(self.json[key], dict):
             self.add(name, task_id, f"{prop} '{form}' is not a JSON object")
 
@@ -441,7 +489,22 @@ def _validate_path(given: str) -> list[Problem]:
     files = {given: content}
     if kind == "bpmn":
         _add_dependencies(files, path, given)
+        return validate_model_files(files, _folder_sources(path, given))
     return validate_model_files(files)
+
+
+def _folder_sources(path: Path, given: str) -> dict[str, bytes]:
+    """The BPMN/DMN files of the folder and the forms next to it: what may produce data for context paths."""
+    folder = path.resolve().parent
+    found: dict[str, bytes] = {}
+    for directory, pattern, parts in ((folder, "*.bpmn", ()), (folder, "*.dmn", ()),
+                                      (folder.parent / "forms", "*.schema.json", ("..", "forms"))):
+        for candidate in sorted(directory.glob(pattern)) if directory.is_dir() else []:
+            try:
+                found[_display(given, *parts, candidate.name)] = _read(candidate)
+            except (OSError, ValueError):
+                continue
+    return found
 
 
 def _display(given: str, *parts: str) -> str:
@@ -498,7 +561,7 @@ def _add_dependencies(files: dict[str, bytes], path: Path, given: str) -> None:
                 if sibling.suffix.lower() == ".bpmn":
                     pending.append(key)
         for task in root.iter(_q("userTask")):
-            for prop in ("formJsonSchemaFilename", "formUiSchemaFilename"):
+            for prop in ("formJsonSchemaFilename", "formUiSchemaFilename", CONTEXT_PROPERTY):
                 form = _properties(task).get(prop)
                 if not form or "/" in form or "\\" in form or form.startswith("."):
                     continue

@@ -121,6 +121,7 @@ class HumanTask:
     lane: str | None
     properties: dict[str, str]
     data: dict = field(repr=False)
+    instructions: str | None = None  # spiffworkflow:instructionsForEndUser (Markdown with Jinja), if any
 
 
 @dataclass
@@ -465,6 +466,7 @@ class CaseWorkflow:
             lane=self._lane_of(task),
             properties=dict(props),
             data=task.data,
+            instructions=(getattr(spec, "extensions", None) or {}).get("instructionsForEndUser"),
         )
 
     def _lane_of(self, task) -> str | None:

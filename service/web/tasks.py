@@ -19,9 +19,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import attachments
 from ..api.problems import problem
 from ..attachments import store_upload
-from ..auth.permissions import View, case_view
+from ..auth.permissions import View, case_scope, case_view
 from ..cases import commands, queries
 from ..errors import TejunError
 from ..queues import lookups
@@ -30,6 +31,7 @@ from .blueprint import bp, services
 from .forms import form_schema
 from .pages import action_failed, safe_next
 from .problems import json_problem
+from .render import describe
 
 
 @bp.get("/tasks/<uuid:task_id>")
@@ -45,10 +47,18 @@ def task(task_id):
         orgs, programs, people = lookups.names(session, [item])
         colleagues = lookups.assignable_people(session, item) if form["may_assign"] else []
         _upload_limit(form["ui_schema"], services().settings.max_upload_bytes)
+        context = [(entry, describe(entry.schema, entry.display, entry.root)) for entry in form["context"]]
+        downloadable = {a.public_id for a in attachments.for_case(session, actor, case, case_scope(actor, case))} \
+            if any(_has_file(node) for _entry, node in context) else set()
         return render_template(
             "task.html", form=form, item=item, case=case, editable=editable, orgs=orgs, programs=programs,
             people=people, colleagues=colleagues, sees_case=case_view(actor, case) >= View.SUMMARY,
+            context=context, downloadable=downloadable,
         )
+
+
+def _has_file(node) -> bool:
+    return node.kind == "file" or any(_has_file(n) for n in node.items) or any(_has_file(n) for _l, n in node.fields)
 
 
 def _upload_limit(ui_schema, limit: int) -> None:
