@@ -192,7 +192,9 @@ def displayed(schema: Any, value: Any, root: dict, names: _Names, depth: int = 0
         return [displayed(items, v, root, names, depth + 1) for v in value]
     if isinstance(value, dict) and set(value) != {"id", "name"}:
         props = properties(schema, root)
-        return {k: displayed(props.get(k, {}), v, root, names, depth + 1) for k, v in value.items()}
+        # a schema that names the fields shows those only: codes and ids it leaves out stay out of the panel
+        return {k: displayed(props.get(k, {}), v, root, names, depth + 1) for k, v in value.items()
+                if not props or k in props}
     return value
 
 

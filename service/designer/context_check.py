@@ -166,3 +166,42 @@ def _listed(value: Any) -> Iterable[str]:
 
 
 __all__ = ["CONTEXT_PROPERTY", "Producers", "check_entries", "producers_of"]
+
+
+def context_preview(files: Mapping[str, bytes]) -> list[dict]:
+    """For the designer's version page: each user task that declares context, with its entries as the worker
+    will see them titled (Japanese and English), where each comes from and whom it is shown to."""
+    import json
+
+    from ..engine.safe_xml import XmlProblem, parse_xml
+
+    found = []
+    for name in sorted(files):
+        if not name.lower().endswith(".bpmn"):
+            continue
+        try:
+            root = parse_xml(files[name], filename=name)
+        except XmlProblem:
+            continue
+        for task in root.iter(_q("userTask")):
+            props = {p.get("name"): p.get("value") for p in task.iter(_q("property", SPIFF_NS))}
+            context = props.get(CONTEXT_PROPERTY)
+            instructions = task.find(f"{_q('extensionElements')}/{_q('instructionsForEndUser', SPIFF_NS)}")
+            if not context and instructions is None:
+                continue
+            key = next((k for k in files if k == context or k.rsplit("/", 1)[-1] == context), None) if context \
+                else None
+            try:
+                entries = json.loads(files[key]) if key else []
+            except ValueError:
+                entries = []
+            rows = [{
+                "path": e.get("path"), "title": e.get("title"),
+                "title_en": ((e.get("x-i18n") or {}).get("en") or {}).get("title") or e.get("title"),
+                "part": e.get("part") or "lead", "visible_to": list(_listed(e.get("visible_to"))),
+                "in_title": bool(e.get("in_title")),
+            } for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+            found.append({"file": name, "task_id": task.get("id"), "task_name": task.get("name") or task.get("id"),
+                          "context": context, "entries": rows,
+                          "instructions": instructions.text if instructions is not None else None})
+    return found

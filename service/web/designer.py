@@ -34,6 +34,7 @@ from flask_login import current_user, login_required
 from ..api.problems import problem
 from ..cases import migration
 from ..designer import queries, versions
+from ..designer.context_check import context_preview
 from ..designer.store import DEFAULT_SET, file_kind, version_files
 from ..designer.validation import KNOWN_ROLES, MAX_FILE_BYTES, PRIORITIES, STAGES, validate_model_files
 from ..engine.loader import ModelError, Problem
@@ -93,8 +94,9 @@ def version(version_id: int):
     with services().db.reader() as session:
         row = _version_or_404(session, version_id)
         others = [v for v in queries.versions_of(session, row.set_name) if v.id != version_id]
+        contexts = context_preview(version_files(session, version_id))
         return render_template("designer/version.html", version=row, files=queries.files_of(session, version_id),
-                               others=others)
+                               others=others, contexts=contexts)
 
 
 @bp.get("/versions/<int:version_id>/files/<path:name>")

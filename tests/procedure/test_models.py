@@ -85,6 +85,7 @@ def test_every_user_task_names_a_valid_form_and_a_lane_of_a_known_role(user_task
 def test_every_form_in_forms_belongs_to_a_user_task(user_tasks):
     used = {t.properties.get("formJsonSchemaFilename") for t in user_tasks}
     used |= {t.properties.get("formUiSchemaFilename") for t in user_tasks}
+    used |= {t.properties.get("contextFilename") for t in user_tasks}  # the context shown beside the form
     assert sorted(p.name for p in FORMS.glob("*.json") if p.name not in used) == []
 
 
