@@ -98,9 +98,11 @@ def test_the_office_prefill_needs_the_researchers_consent_for_that_case(svc, wor
     assert "certification" not in shown  # certified for this case by whoever submits it
     # shown to the office, still not written into the case before someone submits it
     assert "Sylvania Defence Fund" not in case_text(driver, case_id)
-    # another office of the same institution sees it too (the office works the task); the FA does not
+    # another office of the same institution sees it too (the office works the task); the FA does not even see
+    # the task before the institution submits (docs/security.md)
     assert "disclosure" in task_data_for(client, world.username("security2"), item.task_id)
-    assert "disclosure" not in task_data_for(client, world.username("fa_officer"), item.task_id)
+    assert client.get(f"/api/v1/tasks/{item.task_id}",
+                      headers=bearer(client, world.username("fa_officer"))).status_code == 404
 
     assert client.delete(f"/api/v1/disclosures/me/consents/{case_id}", headers=headers).status_code == 200
     assert "disclosure" not in task_data_for(client, office, item.task_id)
@@ -204,34 +206,42 @@ grants = st.sampled_from(list(ORGS)).flatmap(
                           st.sampled_from(ROLES_BY_KIND[ORGS[org][0]]), st.sampled_from(["all", "fa"])))
 
 
-def _documented(actor_grants, parties: set[str]) -> tuple[View, set[str]]:
-    """docs/security.md, "How much of a case one sees", written out independently of permissions.py."""
+def _documented(actor_grants, parties: set[str], awaiting: bool = False) -> tuple[View, set[str]]:
+    """docs/security.md, "How much of a case one sees", written out independently of permissions.py.
+
+    `awaiting`: the institution has not submitted yet ("Before the institution submits ..."): the FA's staff
+    see the FA's own part only."""
+    fa_staff = any(org == "fa" and role in ("fa_officer", "fa_manager") for org, role, _ in actor_grants)
     full = any(role == "auditor" and (scope == "all" or org == "fa") for org, role, scope in actor_grants) or any(
-        (org == "fa" and role in ("fa_officer", "fa_manager"))
-        or (org == "lead" and role in ("security_officer", "institution_admin"))
-        for org, role, _ in actor_grants)
+        (org == "lead" and role in ("security_officer", "institution_admin"))
+        for org, role, _ in actor_grants) or (fa_staff and not awaiting)
     if full:
         return View.FULL, set(ORGS)
     part = {org for org, role, _ in actor_grants if org in parties and (
         (ORGS[org][0] == "institution" and role in ("security_officer", "institution_admin"))
         or (ORGS[org][0] == "ministry" and role == "ministry_officer"))}
+    if fa_staff:
+        part.add("fa")
     return (View.PART, part) if part else (View.NONE, set())
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(actor_grants=st.lists(grants, min_size=1, max_size=4),
-       parties=st.sets(st.sampled_from(["partner", "other", "ministry", "ministry2"])))
-def test_case_scope_follows_the_documented_matrix_for_people_with_several_memberships(actor_grants, parties):
+       parties=st.sets(st.sampled_from(["partner", "other", "ministry", "ministry2"])),
+       submission=st.sampled_from([None, "awaiting", "submitted"]))
+def test_case_scope_follows_the_documented_matrix_for_people_with_several_memberships(actor_grants, parties,
+                                                                                       submission):
     from service.auth.permissions import case_scope
 
-    case = Case(id=1, funding_agency_id=ORGS["fa"][1], lead_institution_id=ORGS["lead"][1])
+    case = Case(id=1, funding_agency_id=ORGS["fa"][1], lead_institution_id=ORGS["lead"][1],
+                fa_submission=submission)
     case.parties = [CaseParty(organization_id=ORGS[p][1], role="ministry" if ORGS[p][0] == "ministry"
                               else "partner") for p in parties]
     actor = Actor(user_id=99, username="generated", grants=tuple(
         Grant(ORGS[org][1], ORGS[org][0], role, scope if role == "auditor" else "organization")
         for org, role, scope in actor_grants))
     scope = case_scope(actor, case)
-    view, seen = _documented(actor_grants, parties)
+    view, seen = _documented(actor_grants, parties, awaiting=submission == "awaiting")
     assert scope.view == view
     for org, (_kind, org_id) in ORGS.items():
         assert scope.sees(org_id) == (org in seen), (org, actor_grants, parties)
@@ -306,6 +316,18 @@ def test_the_fa_sees_a_hit_on_the_institutions_own_list_but_not_the_entry(svc, w
     own, body = hits_for("security")
     assert own and own[0]["entry_name"] == "Marxonia Advanced Computing Laboratory"
     assert any(s["label"] == f"{world.tag} 取引禁止先" for s in body["snapshots"] if s.get("label"))
+    # screening is the institution's working data: the FA reads it once the institution submitted
+    assert client.get(f"/api/v1/screening/cases/{case_id}",
+                      headers=bearer(client, world.username("fa_officer"))).status_code == 404
+    from service.models import ScreeningHit
+    from service.screening.procedure import review_hit
+
+    with svc.db.reader() as session:
+        pending = session.scalars(select(ScreeningHit.id).where(ScreeningHit.case_id == case_id,
+                                                                ScreeningHit.decision.is_(None))).all()
+    for hit_id in pending:
+        review_hit(svc, driver.actor("security"), hit_id, decision="false_positive", reason="同名の別機関")
+    driver.to_acceptance(case_id)
     fa, body = hits_for("fa_officer")
     assert fa and all(h["entry_name"] == "—" for h in fa)
     text = json.dumps(body, ensure_ascii=False)

@@ -365,6 +365,12 @@ def matrix(app) -> Matrix:
     case_c = Case(svc, other_world, title="案件C")
     params = _case_objects(svc, world, case_a, "security", tag)
     other = _case_objects(svc, other_world, case_c, "security", tag + "c")
+    # RULES are the FA's view once the institution has submitted; before that it sees only its own part
+    # (docs/security.md, tests/procedure/test_submissions.py, tests/security/test_confidentiality.py)
+    from service.models import Case as CaseRow
+
+    with unit_of_work(svc) as session:
+        session.execute(update(CaseRow).where(CaseRow.id.in_([case_a.id, case_c.id])).values(fa_submission="submitted"))
     # the team of case A: the researcher is on it (a case member), the bystander is not
     with unit_of_work(svc) as session:
         session.add(CaseMember(case_id=case_a.id, user_id=users["researcher"]))
