@@ -114,10 +114,13 @@ def test_attachments_list_and_download_like_the_page(svc, world, client, driven)
     assert listed["items"][0]["download"] == f"/api/v1/attachments/{stored.id}"
     assert get(client, world, "security", f"/api/v1/cases/{case_id}/attachments?element_id=other")["items"] == []
 
-    headers = auth(client, world, "fa_officer")
+    # the FA reads the institution's evidence once it was submitted (docs/security.md), not before
+    fa = client.get(f"/api/v1/attachments/{stored.id}", headers=auth(client, world, "fa_officer"))
+    assert fa.status_code == 404 and fa.mimetype == PROBLEM
+    headers = auth(client, world, "security")
     api = client.get(f"/api/v1/attachments/{stored.id}", headers=headers)
     assert api.status_code == 200 and api.data == b"managed data\n"
-    page_client = sign_in(client.application, world, "fa_officer")
+    page_client = sign_in(client.application, world, "security")
     page = page_client.get(f"/attachments/{stored.id}")
     for header in ("Content-Type", "Content-Disposition", "Content-Security-Policy", "X-Content-Type-Options",
                    "Cache-Control", "Content-Length"):

@@ -53,14 +53,15 @@ def test_the_fa_officer_sees_its_programme_in_numbers(svc, known, at_now):
     assert sorted(t["stages"], key=repr) == sorted([
         ("running", "follow_up", "accepted", 2), ("completed", "fa_review", "not_accepted", 1),
         ("running", "fa_review", None, 1), ("running", "roster", None, 1)], key=repr)
-    assert dict(t["risk_levels"]) == {"L0": 3, "L3": 1, None: 1}
+    # the case still at its roster is not submitted yet: no risk level for the FA (docs/security.md)
+    assert dict(t["risk_levels"]) == {"L0": 3, "L3": 1}
     assert t["review_rounds"] == [(1, 2), (2, 1)]
     assert t["decision_time"] == [("accepted", 2, 3.0, 3.0, 3.0, 9.0, 9.0),
                                   ("not_accepted", 1, 5.0, 5.0, 5.0, 5.0, 5.0)]
     assert t["measures"] == [("M5", 0, 0, 1, 1), ("M7", 1, 1, 1, 1)]
     assert sorted(t["screening_hits"]) == [("exact", "confirmed_match", 1, 1), ("probable", "pending", 1, 1)]
     overdue = {names[1].split(" ", 1)[1]: n for names, n, _oldest in t["overdue"]}
-    assert overdue == {"University A": 1, "Agency": 1}  # the roster task; the review task due 18 May
+    assert overdue == {"Agency": 1}  # the review task due 18 May; not the unsubmitted case's roster task
     assert t["follow_ups"] == []
 
 
@@ -199,8 +200,8 @@ def test_dashboard_table_exports_in_both_formats(app, known, at_now):
     fa = sign_in(app, known.w, "fa_officer")
     rows = _csv(fa.get(f"/dashboard/export.csv?table=risk_levels&program={known.w.program_id}"))
     assert rows[0] == ["リスクレベル", "案件"]
-    assert len(rows) == 4 and sorted(r[1] for r in rows[1:]) == ["1", "1", "3"]
-    assert rows[-1][0] == "—" and rows[1][0].startswith("L0 ") and rows[2][0].startswith("L3 ")
+    assert len(rows) == 3 and sorted(r[1] for r in rows[1:]) == ["1", "3"]  # not the unsubmitted case
+    assert rows[1][0].startswith("L0 ") and rows[2][0].startswith("L3 ")
     response = fa.get(f"/dashboard/export.xlsx?table=measures&lang=en&program={known.w.program_id}")
     assert response.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
