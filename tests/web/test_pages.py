@@ -298,8 +298,9 @@ def test_evidence_upload_detects_type_by_content_and_serves_downloads_only(app, 
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert download.mimetype == "application/pdf"
-    assert sign_in(app, world, "fa_officer").get(f"/attachments/{body['id']}").status_code == 200
-    for who in ("researcher2", "partner_security", "ministry"):
+    assert sign_in(app, world, "security").get(f"/attachments/{body['id']}").status_code == 200
+    # the FA, like those outside the case, before the institution submitted (docs/security.md)
+    for who in ("researcher2", "partner_security", "ministry", "fa_officer"):
         assert sign_in(app, world, who).get(f"/attachments/{body['id']}").status_code == 404, who
 
     case_page = text(sign_in(app, world, "security").get(f"/cases/{case.id}"))
