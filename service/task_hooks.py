@@ -17,13 +17,16 @@ from .auth.actor import Actor
 from .models import Case, WorkItem
 
 
-def on_tasks_ready(session: Session, case: Case, tasks: list) -> None:
-    """`tasks`: the HumanTasks that have just become ready (their data may still be changed)."""
+def on_tasks_ready(session: Session, case: Case, tasks: list, items: list | None = None) -> None:
+    """`tasks`: the HumanTasks that have just become ready (their data may still be changed); `items`: their
+    new work items (where each was routed)."""
     if not tasks:
         return
+    from .attachments.sharing import share_context_attachments
     from .screening.procedure import screen_ready_tasks
 
     screen_ready_tasks(session, case, tasks)
+    share_context_attachments(session, case, tasks, items or [])
 
 
 def starting_data(session: Session, actor: Actor, case: Case, item: WorkItem, task_data: dict) -> dict:

@@ -32,9 +32,10 @@ from ..auth.permissions import CaseScope, case_scope, may_download_attachment, m
 from ..cases.queries import visible_work_item
 from ..designer.store import model_hash
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError
-from ..models import Attachment, Case
+from ..models import Attachment, AttachmentShare, Case
 from ..services import Services
 from ..unit_of_work import unit_of_work
+from .sharing import shared_with
 from .storage import EvidenceCorrupt, EvidenceMissing, EvidenceStore, LocalDiskStore, build_store
 
 __all__ = ["EvidenceCorrupt", "EvidenceMissing", "EvidenceStore", "evidence_store", "for_case", "for_download",
@@ -169,7 +170,8 @@ def for_download(session: Session, svc: Services, actor: Actor, public_id: str) 
     if attachment is None:
         raise NotFound(N_("no such file"))
     scope = case_scope(actor, session.get(Case, attachment.case_id))
-    if not may_download_attachment(actor, scope, attachment.organization_id, attachment.uploaded_by_id):
+    if not may_download_attachment(actor, scope, attachment.organization_id, attachment.uploaded_by_id,
+                                   shared_with(session, attachment.id)):
         raise NotFound(N_("no such file"))
     return attachment
 
@@ -192,4 +194,9 @@ def for_case(session: Session, actor: Actor, case: Case, scope: CaseScope) -> li
         select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.uploaded_at.desc(),
                                                                           Attachment.id.desc())
     ).all()
-    return [a for a in rows if may_download_attachment(actor, scope, a.organization_id, a.uploaded_by_id)]
+    shares: dict[int, set[int]] = {}
+    for attachment_id, org in session.execute(select(AttachmentShare.attachment_id, AttachmentShare.organization_id)
+                                              .where(AttachmentShare.case_id == case.id)):
+        shares.setdefault(attachment_id, set()).add(org)
+    return [a for a in rows if may_download_attachment(actor, scope, a.organization_id, a.uploaded_by_id,
+                                                       shares.get(a.id, set()))]

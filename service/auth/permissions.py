@@ -227,8 +227,10 @@ def routed_to_roles(actor: Actor):
 
 
 
-def may_download_attachment(actor: Actor, scope: CaseScope, organization_id: int, uploaded_by_id: int | None) -> bool:
-    """Evidence files: whoever may see that part of the case, and the person who uploaded the file."""
+def may_download_attachment(actor: Actor, scope: CaseScope, organization_id: int, uploaded_by_id: int | None,
+                            shared_with: set[int] | frozenset[int] = frozenset()) -> bool:
+    """Evidence files: whoever may see that part of the case, whoever may see the part of an organization the
+    file was shared with through a task's context (`attachments.sharing`), and the person who uploaded it."""
     if actor.user_id is not None and uploaded_by_id == actor.user_id:
         return True
-    return scope.sees(organization_id)
+    return scope.sees(organization_id) or any(scope.sees(org) for org in shared_with)

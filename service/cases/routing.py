@@ -165,7 +165,7 @@ def refresh_work_items(
     new_tasks = [ready[item.task_id] for item in created]
     if before_hooks is not None:
         before_hooks(new_tasks)
-    on_tasks_ready(session, case, new_tasks)  # screening, disclosure pre-fill
+    on_tasks_ready(session, case, new_tasks, created)  # screening, evidence shared through a task's context
     return created
 
 

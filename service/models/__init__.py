@@ -1,7 +1,7 @@
 """SQLAlchemy tables, one module per aggregate. Importing this package registers every table."""
 
 from .access import LoginThrottle, UserIdentity
-from .attachment import Attachment
+from .attachment import Attachment, AttachmentShare
 from .audit import AuditAnchor
 from .base import Base
 from .case import Case, CaseMember, CaseParty, CaseState
@@ -23,6 +23,7 @@ __all__ = [
     "AuditAnchor",
     "MigrationJob",
     "Attachment",
+    "AttachmentShare",
     "LoginThrottle",
     "UserIdentity",
     "UserSession",

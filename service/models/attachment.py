@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -36,3 +36,19 @@ class Attachment(Base):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_by_name: Mapped[str] = mapped_column(String(255), default="")
     uploaded_at: Mapped[datetime]
+
+
+class AttachmentShare(Base):
+    """An evidence file shared with an organization that may not otherwise see its part of the case: a task
+    routed to that organization declares, in its context (forms/*.context.json, `visible_to`), an entry that
+    holds the file (the documents the FA shares with a consulted ministry). Written when the task is routed."""
+
+    __tablename__ = "attachment_shares"
+    __table_args__ = (UniqueConstraint("attachment_id", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    shared_at: Mapped[datetime]

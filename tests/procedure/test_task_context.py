@@ -138,6 +138,8 @@ def test_each_worker_sees_the_context_of_their_task_and_nothing_beyond_their_par
     submission = drive.item(case_id, "review_submission")
     stored = store_upload(svc, drive.actor("fa_officer"), submission.task_id, "概要説明.txt",
                           io.BytesIO("共同研究の概要\n".encode()))
+    kept = store_upload(svc, drive.actor("fa_officer"), submission.task_id, "内部メモ.txt",
+                        io.BytesIO("FA内部のメモ\n".encode()))
     drive.do(case_id, "review_submission", "fa_officer", fa_review(
         "consult_ministry", ministry_organization_id=world.ministry_id, consultation_question=CONSULTATION,
         consultation_summary=SUMMARY, shared_documents=[{"id": stored.id, "name": stored.name}]))
@@ -152,6 +154,12 @@ def test_each_worker_sees_the_context_of_their_task_and_nothing_beyond_their_par
     page = page_of(app, world, "ministry", consultation.task_id)
     for text in (CONSULTATION, SUMMARY, "概要説明.txt", "FAが共有した資料"):
         assert text in page, text
+    # the document the FA shared is the ministry's to open; the FA's other files are not
+    assert f'href="/attachments/{stored.id}"' in page
+    ministry = sign_in(app, world, "ministry")
+    assert ministry.get(f"/attachments/{stored.id}").status_code == 200
+    assert ministry.get(f"/attachments/{kept.id}").status_code == 404
+    assert sign_in(app, world, "partner_security").get(f"/attachments/{stored.id}").status_code == 404
     for secret in ("山田 太郎", "田中 次郎", "学内NAS", "測定データ", QUESTIONS):  # the lead's and earlier rounds'
         assert secret not in page, secret
     drive.do(case_id, "answer_ministry_consultation", "ministry",
