@@ -46,6 +46,20 @@ USERS = [
     ("auditor", "加藤 聡子", "rpa", "auditor", "all"),
     ("admin", "吉田 修", "rpa", "system_admin", "organization"),
 ]
+# the printed guide: which account to sign in with for each kind of user
+KINDS = {
+    "fa.officer": "funding agency case officer / 配分機関 担当者: reviews submissions, asks for measures",
+    "fa.manager": "funding agency manager / 配分機関 管理者: approves outcomes and programme designations",
+    "a.security": "research security officer, lead university / 研究セキュリティ担当（主たる機関）",
+    "a.admin": "institution administrator / 機関管理者: institutional approval",
+    "a.researcher": "researcher, lead university / 研究者（主たる機関）: own disclosure",
+    "b.security": "research security officer, partner university / 研究セキュリティ担当（共同機関）",
+    "b.researcher": "researcher, partner university / 研究者（共同機関）: own disclosure",
+    "ministry.officer": "ministry officer / 省庁担当者: consultations",
+    "designer": "process designer / プロセス設計者: models and forms",
+    "auditor": "auditor / 監査担当: histories, reports, dossiers",
+    "admin": "system administrator / システム管理者: organizations, users",
+}
 ERAD_NUMBERS = {"a.researcher": "10234567", "b.researcher": "20345678"}
 
 PROGRAM_CODE = "QS-2026"
@@ -150,3 +164,25 @@ def _ensure_program(session, fa: Organization) -> Program:
     return program
 
 
+
+
+def guide(svc: Services, accounts: list[DemoAccount]) -> list[str]:
+    """The lines `flask demo` prints: an account per kind of user, then which demo case stands at which stage."""
+    from .demo_cases import GUIDE
+    from .models import Case
+
+    lines = ["Sign in at http://127.0.0.1:5000 as / ログインするアカウント:"]
+    for account in accounts:
+        lines.append(f"  {account.username:<17} {account.password:<22} {account.display_name} ({account.organization})")
+        lines.append(f"  {'':<17} {KINDS.get(account.username, account.role)}")
+    with svc.db.reader() as session:
+        cases = {case.title: case for case in session.scalars(select(Case).where(Case.title.in_(list(GUIDE))))}
+    if cases:
+        lines.append("")
+        lines.append("Demo cases / デモ案件 (reference, title: stage -> who acts next):")
+        for title, (stage, who) in GUIDE.items():
+            case = cases.get(title)
+            if case is not None:
+                lines.append(f"  {case.reference:<14} {title}")
+                lines.append(f"  {'':<14} {stage} -> {who}")
+    return lines

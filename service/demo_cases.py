@@ -228,6 +228,21 @@ def _designation(demo: _Demo, title: str) -> None:
     }})
 
 
+# what the printed guide says about each demo case: (stage, who acts next and what they do)
+GUIDE = {
+    ROSTER: ("research team roster / 研究チーム名簿", "a.security: fix the team roster / 名簿を確定"),
+    DISCLOSURES: ("(1) risk identification / リスクの特定",
+                  "a.researcher, b.researcher: their own disclosures / 本人の申告"),
+    ASSESSMENT: ("(2) risk assessment / リスク評価", "a.security: review the proposed risk level / 評価案の確認"),
+    FA_REVIEW: ("FA review / 配分機関の確認", "fa.officer: review the submission (L3) / 提出内容の確認"),
+    ADDITIONAL: ("additional mitigation / 追加の低減措置",
+                 "a.security: plan the measures the FA asked for / 追加措置の計画"),
+    ACCEPTED: ("accepted, yearly follow-up / 受理・年次フォローアップ待ち", "nobody yet / なし"),
+    FOLLOW_UP: ("(4) follow-up / フォローアップ", "a.security: the follow-up report (new member) / 報告"),
+    CLOSED: ("closed / 終了", "nobody: the project has ended / なし"),
+    DESIGNATION: ("programme designation / プログラム指定", "fa.manager: approve the designation / 指定の承認"),
+}
+
 BUILDERS = {
     ROSTER: _roster, DISCLOSURES: _disclosures, ASSESSMENT: _assessment, FA_REVIEW: _fa_review,
     ADDITIONAL: _additional, ACCEPTED: _accepted, FOLLOW_UP: _follow_up, CLOSED: _closed,

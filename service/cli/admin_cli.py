@@ -16,14 +16,18 @@ from flask.cli import with_appcontext
 @with_appcontext
 def demo_command(no_cases: bool, quiet: bool) -> None:
     """Seed the demo data (idempotent) and print the demo accounts."""
-    from ..demo import seed_demo
+    from ..demo import guide, seed_demo
 
-    accounts = seed_demo(current_app.extensions["tejun"], with_cases=not no_cases)
+    svc = current_app.extensions["tejun"]
+    accounts = seed_demo(svc, with_cases=not no_cases)
     if quiet:
         return
     click.echo("Demo accounts (username / password / role @ organization):")
     for account in accounts:
         click.echo(f"  {account.username:<18} {account.password:<22} {account.role} @ {account.organization}")
+    click.echo("")
+    for line in guide(svc, accounts):  # which account for which kind of user, which case at which stage
+        click.echo(line)
 
 
 @click.command("worker")
