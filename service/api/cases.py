@@ -33,6 +33,7 @@ class Cases(MethodView):
             page = queries.list_cases(
                 session, actor(), status=args.get("status"), program_id=args.get("program_id"),
                 search=args.get("q"), sort=args["sort"], page=args["page"], per_page=args["per_page"],
+                stage=args.get("stage"), risk_level=args.get("risk_level"), institution_id=args.get("institution_id"),
             )
             items = [shown(case, case_view(actor(), case)) for case in page.items]
             return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}

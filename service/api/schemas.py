@@ -47,8 +47,14 @@ class CaseListSchema(ma.Schema):
 class CaseQuerySchema(StrictSchema):
     status = ma.fields.String(validate=validate.OneOf(["running", "completed", "error"]))
     program_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    institution_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                       metadata={"description": "the lead institution"})
+    stage = ma.fields.String(validate=validate.Length(max=32))
+    risk_level = ma.fields.String(validate=validate.Length(max=8), metadata={
+        "description": "only cases the caller sees in full (whose risk level they may read) match"})
     q = ma.fields.String(validate=validate.Length(max=200))
-    sort = ma.fields.String(load_default="updated", validate=validate.OneOf(["updated", "created", "reference"]))
+    sort = ma.fields.String(load_default="updated", validate=validate.OneOf(
+        ["updated", "-updated", "created", "-created", "reference"]))
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = ma.fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 

@@ -131,6 +131,9 @@ class CaseChange:
                                              lambda tasks: before.update(_ready_data(tasks)))
                 self._record_data_set(before)  # what hooks put into ready tasks (screening results)
                 _tell_assignees(session, created)
+                from ..notifications import mark_tasks_done
+
+                mark_tasks_done(session, case.id)  # notifications of tasks that are no longer open: done
                 from . import designation
 
                 designation.apply_when_completed(self)  # a completed designation takes effect

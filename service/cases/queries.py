@@ -30,7 +30,8 @@ from . import messages as case_messages
 from .context import render_instructions, task_context
 from .forms import expanded_schema
 
-CASE_SORTS = {"updated": Case.updated_at.desc(), "created": Case.created_at.desc(), "reference": Case.reference}
+CASE_SORTS = {"updated": Case.updated_at.desc(), "-updated": Case.updated_at.asc(), "created": Case.created_at.desc(),
+              "-created": Case.created_at.asc(), "reference": Case.reference}
 
 
 @dataclass
@@ -54,12 +55,23 @@ def list_cases(
     sort: str = "updated",
     page: int = 1,
     per_page: int = 25,
+    stage: str | None = None,
+    risk_level: str | None = None,
+    institution_id: int | None = None,
 ) -> CasePage:
     where = [visible_cases_clause(actor)]
     if status:
         where.append(Case.status == status)
     if program_id:
         where.append(Case.program_id == program_id)
+    if stage:
+        where.append(Case.stage == stage)
+    if institution_id:
+        where.append(Case.lead_institution_id == institution_id)
+    if risk_level:
+        # only among the cases the actor sees in FULL: a partner filtering by level must not learn the level of
+        # a case they see in part (the filter then finds none of those)
+        where.extend([Case.risk_level == risk_level, full_view_clause(actor)])
     if search:
         needle = f"%{search.strip()}%"
         where.append(Case.reference.ilike(needle) | Case.title.ilike(needle))

@@ -187,3 +187,35 @@ def open_one(session: Session, user_id: int, notification_id: int) -> Notificati
         return None
     mark_read(session, user_id, [notification_id])
     return row
+
+
+# -- a task that is done -------------------------------------------------------------------------------------
+def _task_url_open(case_id: int | None = None):
+    """SQL: the notification's link is an open task (a work item of the read model)."""
+    from sqlalchemy import exists, literal
+
+    from ..models import WorkItem
+
+    where = [Notification.url == literal("/tasks/") + WorkItem.task_id]
+    if case_id is not None:
+        where.append(WorkItem.case_id == case_id)
+    return exists().where(*where)
+
+
+def mark_tasks_done(session: Session, case_id: int) -> int:
+    """After a case moved on: its notifications about tasks that are no longer open (done, or ended with the
+    case) are marked read, for everyone, so that nobody is sent to a task that is done (called by
+    `pipeline.CaseChange.run` after the work items were refreshed). Returns how many."""
+    query = (update(Notification)
+             .where(Notification.case_id == case_id, Notification.read_at.is_(None),
+                    Notification.url.like("/tasks/%"), ~_task_url_open(case_id))
+             .values(read_at=clock.now()))
+    return session.execute(query, execution_options={"synchronize_session": False}).rowcount
+
+
+def done_ids(session: Session, rows: Iterable[Notification]) -> set[int]:
+    """Of these notifications, the ones whose task is done (no longer open): the list says so."""
+    ids = [r.id for r in rows if r.url and r.url.startswith("/tasks/")]
+    if not ids:
+        return set()
+    return set(session.scalars(select(Notification.id).where(Notification.id.in_(ids), ~_task_url_open())))

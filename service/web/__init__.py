@@ -28,7 +28,7 @@ def select_locale() -> str:
 
 def register(app: Flask) -> None:
     # the page routes live on the one `web` blueprint, in modules by what they show
-    from . import case_actions, cases, erad, notifications, pages, tasks  # noqa: F401
+    from . import case_actions, cases, designations, erad, notifications, pages, tasks  # noqa: F401
     from .blueprint import bp
     from .templating import install
 
@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
     # the application's own /static route (registered first, so it wins) serves the pages' files
     app.static_folder = bp.static_folder
     app.register_blueprint(bp)
+    from . import screening_lists  # noqa: F401  (the open-hits list and list imports, on screening_pages)
     from .screening_pages import bp as screening_pages
 
     app.register_blueprint(screening_pages)

@@ -13,7 +13,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..notifications import listing, mark_read, open_one
+from ..notifications import done_ids, listing, mark_read, open_one
 from ..unit_of_work import unit_of_work
 from .blueprint import bp, services
 from .pages import safe_next
@@ -27,7 +27,8 @@ def notification_list():
     show_all = request.args.get("show") == "all"
     with services().db.reader() as session:
         rows = listing(session, current_user.user_id, include_read=show_all, limit=PER_PAGE)
-        return render_template("notifications.html", rows=rows, show_all=show_all)
+        done = done_ids(session, rows)  # their task is done: said so, and no longer "to do"
+        return render_template("notifications.html", rows=rows, show_all=show_all, done=done)
 
 
 @bp.get("/notifications/<int:notification_id>/open")

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..audit import chain
@@ -124,6 +125,12 @@ def _queue_args() -> dict:
     }
 
 
+def opening_tab(counts: dict[str, int]) -> str:
+    """The tab the queue opens on when none was chosen: the first that has work (own tasks first, then the
+    team's, then the organization's), else "mine"."""
+    return next((tab for tab in ("mine", "team", "org") if counts.get(tab)), "mine")
+
+
 @bp.get("/")
 @login_required
 def home():
@@ -131,9 +138,11 @@ def home():
     args = _queue_args()
     actor = current_user.actor
     with services().db.reader() as db_session:
+        counts = queues.counts(db_session, actor)
+        if "tab" not in request.args:
+            args["tab"] = opening_tab(counts)
         page = queues.queue(db_session, actor, args["tab"], page=args["page"], per_page=PER_PAGE,
                             sort=args["sort"], program_id=args["program"], search=args["q"] or None)
-        counts = queues.counts(db_session, actor)
         programs = lookups.programs_in_queues(db_session, actor)
         orgs, program_names, people = lookups.names(db_session, page.items)
         rights = {item.id: (may_work(actor, item), may_assign(actor, item)) for item in page.items}
@@ -147,15 +156,60 @@ def home():
 @bp.get("/cases")
 @login_required
 def case_list():
-    """Cases the user may see (any stage), newest change first, with search and a status filter."""
-    status = request.args.get("status") or None
-    if status not in (None, "running", "completed", "error"):
-        status = None
-    q = (request.args.get("q") or "").strip()[:100]
+    """Cases the user may see (any stage), with search, filters (status, stage, risk level, institution,
+    programme) and sorting."""
+    args = case_list_args(request.args)
     page_no = max(request.args.get("page", 1, type=int) or 1, 1)
     with services().db.reader() as db_session:
-        page = case_queries.list_cases(db_session, current_user.actor, status=status, search=q or None,
-                                       page=page_no, per_page=PER_PAGE)
+        page = case_queries.list_cases(
+            db_session, current_user.actor, status=args["status"], search=args["q"] or None, page=page_no,
+            per_page=PER_PAGE, stage=args["stage"], risk_level=args["risk"], institution_id=args["institution"],
+            program_id=args["program"], sort=args["sort"])
         pages = max(1, -(-page.total // page.per_page))
         orgs = lookups.organizations_by_id(db_session, (c.lead_institution_id for c in page.items))
-        return render_template("cases.html", page=page, pages=pages, status=status, q=q, orgs=orgs)
+        institutions, programs = case_filter_choices(db_session, current_user.actor)
+        return render_template("cases.html", page=page, pages=pages, status=args["status"], q=args["q"],
+                               orgs=orgs, args=args, stages=labels.STAGES, risk_levels=labels.RISK_LEVELS,
+                               institutions=institutions, programs=programs, case_sorts=CASE_SORT_LABELS)
+
+
+CASE_SORT_LABELS = {
+    "updated": _l("Last change (newest first)"),
+    "-updated": _l("Last change (oldest first)"),
+    "created": _l("Opened (newest first)"),
+    "-created": _l("Opened (oldest first)"),
+    "reference": _l("Case reference"),
+}
+
+
+def case_list_args(values) -> dict:
+    """The case list's filters from the query string; anything unknown is dropped (never an error)."""
+    status = values.get("status") or None
+    stage = values.get("stage") or None
+    risk = values.get("risk") or None
+    sort = values.get("sort") or "updated"
+    return {
+        "status": status if status in ("running", "completed", "error") else None,
+        "stage": stage if stage in labels.STAGES else None,
+        "risk": risk if risk in labels.RISK_LEVELS else None,
+        "institution": values.get("institution", type=int) or None,
+        "program": values.get("program", type=int) or None,
+        "sort": sort if sort in CASE_SORT_LABELS else "updated",
+        "q": (values.get("q") or "").strip()[:100],
+    }
+
+
+def case_filter_choices(db_session, actor) -> tuple[list, list]:
+    """The lead institutions and programmes of the cases the actor sees (the filters' choices)."""
+    from sqlalchemy import select
+
+    from ..auth.permissions import visible_cases_clause
+    from ..models import Case, Organization, Program
+
+    visible = select(Case.lead_institution_id, Case.program_id).where(visible_cases_clause(actor)).subquery()
+    institutions = list(db_session.scalars(
+        select(Organization).where(Organization.id.in_(select(visible.c.lead_institution_id)))
+        .order_by(Organization.name, Organization.id)))
+    programs = list(db_session.scalars(
+        select(Program).where(Program.id.in_(select(visible.c.program_id))).order_by(Program.code)))
+    return institutions, programs

@@ -194,6 +194,17 @@ RULES: dict[str, dict[str, str]] = {
     "screening.CaseScreening GET": rule(ok=FULL_A),
     "screening_pages.review POST": rule(ok={"security"}, forbidden=(FULL_A | PART_A) - {"security"}),
     "screening.HitReview POST": rule(ok={"security"}, forbidden=(FULL_A | PART_A) - {"security"}),
+    # the cases with hits waiting for a decision: everyone signed in gets their own list (FULL views only)
+    "screening_pages.open_hits GET": signed_in(),
+    # importing restricted-party lists: an institution's security officers and administrators (their own list),
+    # system administrators (the published lists); the page does not exist for anyone else (the POST probes,
+    # without a file, are answered 422 past the check)
+    **{f"screening_pages.{name} {method}": rule(ok=INSTITUTION_STAFF | {"sysadmin"}) for name, method in (
+        ("lists", "GET"), ("upload_list", "POST"), ("import_uploaded_list", "POST"))},
+    # starting a programme designation from a page: FA officers and managers (of any agency: the form offers
+    # their own); the empty POST probe is answered 422 past the check
+    "web.designation_new GET": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager"}),
+    "web.designation_new POST": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager"}),
     # audit pages: auditors and FA / institution staff, on the cases they see in full
     "audit.index GET": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager", "auditor",
                                 "fa_auditor"} | INSTITUTION_STAFF),
