@@ -96,6 +96,18 @@ def snapshots_command() -> None:
                        f"sha256 {s.checksum[:12]}  {s.imported_at:%Y-%m-%d %H:%M} by {s.imported_by_name}")
 
 
+@screening_cli.command("build-indexes")
+@with_appcontext
+def build_indexes_command() -> None:
+    """Store the search index of every snapshot that has none (import does it; migration 0014 did it)."""
+    from ..screening import index_store
+    from ..unit_of_work import unit_of_work
+
+    with unit_of_work(current_app.extensions["tejun"]) as session:
+        built = index_store.ensure(session)
+    click.echo(f"built {len(built)} index(es): {built or '-'}")
+
+
 @screening_cli.command("deliver")
 @with_appcontext
 def deliver_command() -> None:

@@ -14,7 +14,7 @@ from .notification import Notification
 from .organization import ApiToken, Membership, Organization, User
 from .program import Call, Program, program_areas
 from .reference import MitigationMeasure, RiskLevel, TechnologyArea, TechnologyAreaList
-from .screening import ScreeningEntry, ScreeningHit, ScreeningSnapshot, ScreeningSubject
+from .screening import ScreeningEntry, ScreeningHit, ScreeningIndex, ScreeningSnapshot, ScreeningSubject
 from .submission import SubmissionPackage
 from .user_session import UserSession
 from .work_item import PRIORITIES, TaskRoute, WorkItem
@@ -58,6 +58,7 @@ __all__ = [
     "PendingFollowUp",
     "ScreeningEntry",
     "ScreeningHit",
+    "ScreeningIndex",
     "ScreeningSnapshot",
     "ScreeningSubject",
     "SubmissionPackage",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -59,6 +59,23 @@ class ScreeningEntry(Base):
     remarks: Mapped[str] = mapped_column(Text, default="")
 
     snapshot: Mapped[ScreeningSnapshot] = relationship(lazy="joined")
+
+
+class ScreeningIndex(Base):
+    """The search index of one snapshot, built once at import and loaded by every process
+    (service/screening/index_store.py): the entries' names in their comparable forms with their search keys,
+    as the blob `EntryIndex.to_bytes` writes."""
+
+    __tablename__ = "screening_indexes"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("screening_snapshots.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    # matching.BLOB_FORMAT of the blob; another format is rebuilt
+    format: Mapped[int] = mapped_column(Integer)
+    entry_count: Mapped[int] = mapped_column(Integer)
+    name_count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime]
 
 
 class ScreeningSubject(Base):

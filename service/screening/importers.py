@@ -28,6 +28,7 @@ from ..errors import InvalidRequest
 from ..models import Organization, ScreeningEntry, ScreeningSnapshot
 from ..services import Services
 from ..unit_of_work import unit_of_work
+from . import index_store
 from .sources import SOURCES, ParsedEntry, Source, header_key, map_row
 
 HEADER_SCAN_ROWS = 30
@@ -185,6 +186,7 @@ def import_list(
              "remarks": e.remarks}
             for e in parsed.entries
         ])
+        index_store.store(session, snapshot.id)  # once, for every process (index_store.py)
         chain.append(
             session, stream=chain.SYSTEM_STREAM, action="screening_list_imported", actor_id=actor.user_id,
             actor_name=actor.username,

@@ -16,10 +16,15 @@ A match found only through transliteration is capped at 99: it can be probable, 
 
 from __future__ import annotations
 
+import json
 import re
+import struct
+import sys
+import zlib
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
@@ -29,6 +34,17 @@ from .normalize import STEP_LABELS, STOPWORDS, Variant, variants
 TRANSLITERATED_CAP = 99.0
 TARGETS = {"person": ("person", "unknown"), "organization": ("organization", "unknown")}
 _LATIN = re.compile(r"^[a-z0-9]+$")
+# the layout of EntryIndex.to_bytes; a blob of another format is rebuilt from the entries (index_store.py)
+BLOB_FORMAT = 1
+_MAGIC = b"TJSX"
+
+
+def _little(values: array) -> array:
+    """The blob's arrays are little-endian whatever the machine."""
+    if sys.byteorder == "big":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values
 
 
 @dataclass(frozen=True)
@@ -83,32 +99,45 @@ class Match:
     evidence: dict
 
 
-@dataclass
 class _Space:
-    texts: list[str] = field(default_factory=list)
-    compacts: list[str] = field(default_factory=list)
-    owners: list[int] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    steps: list[tuple[str, ...]] = field(default_factory=list)
-    postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    common: set[str] = field(default_factory=set)
+    """The names of one comparison space, in compact columns once sealed (built or loaded from a blob).
+
+    Row i is one comparable form: `texts[i]` (scored), `owners[i]` (position of its entry), `labels[i]` /
+    `names[i]` (which of the entry's names it came from), `steps[i]` (normalizations, for the evidence).
+    `postings` maps a search key to the rows having it; keys found on more than `limit` rows are `common`.
+    Integers live in `array`s (4 bytes each instead of a 28-byte int object and a list slot), labels and
+    step tuples are shared objects, and the space-less forms are made only for the rows being scored.
+    """
+
+    __slots__ = ("texts", "owners", "labels", "names", "steps", "postings", "common", "_building")
+
+    def __init__(self):
+        self.texts: list[str] = []
+        self.owners: array = array("I")
+        self.labels: list[str] = []
+        self.names: list[str] = []
+        self.steps: list[tuple[str, ...]] = []
+        self.postings: dict[str, array] = {}
+        self.common: frozenset[str] = frozenset()
+        self._building: dict[str, list[int]] | None = defaultdict(list)
 
     def add(self, owner: int, label: str, name: str, variant: Variant) -> None:
         index = len(self.texts)
         self.texts.append(variant.text)
-        self.compacts.append(variant.compact)
         self.owners.append(owner)
         self.labels.append(label)
         self.names.append(name)
         self.steps.append(variant.steps)
         for key in search_keys(variant.text):
-            self.postings[key].append(index)
+            self._building[key].append(index)
 
     def seal(self) -> None:
         limit = max(200, len(self.texts) // 50)
-        self.common = {key for key, found in self.postings.items() if len(found) > limit}
-        self.postings = dict(self.postings)
+        building = self._building or {}
+        self.common = frozenset(key for key, found in building.items() if len(found) > limit)
+        self.postings = {key: array("I", found) for key, found in building.items()}
+        self._building = None
+        _share(self)
 
     def candidates(self, text: str) -> list[int] | None:
         """Indexes worth scoring for `text`; None means: score them all."""
@@ -123,6 +152,14 @@ class _Space:
         if not usable and keys:
             return None
         return sorted(found)
+
+
+def _share(space: _Space) -> None:
+    """One object per distinct label and step tuple (a list slot each instead of a copy each)."""
+    labels: dict[str, str] = {}
+    steps: dict[tuple[str, ...], tuple[str, ...]] = {}
+    space.labels = [labels.setdefault(label, label) for label in space.labels]
+    space.steps = [steps.setdefault(tuple(s), tuple(s)) for s in space.steps]
 
 
 def search_keys(text: str) -> set[str]:
@@ -154,30 +191,108 @@ def _describe_steps(steps: Iterable[str]) -> list[str]:
 
 
 class EntryIndex:
-    """Every name of every entry of the lists in force, ready to be searched."""
+    """Every name of every entry of the lists in force, ready to be searched.
 
-    def __init__(self, parties: Iterable[ListedParty]):
-        self.parties: list[ListedParty] = []
-        self._spaces: dict[tuple[str, str], _Space] = defaultdict(_Space)
+    Built from the entries (`EntryIndex(parties)`: normalizing every name, seconds for a large list), or loaded
+    from the blob `to_bytes` made of it (`EntryIndex.from_bytes`: no normalizing, no transliteration
+    dictionary): tejun builds the blob once per snapshot at import and every process loads it
+    (service/screening/index_store.py). Both give the same columns, so the same matches.
+    """
+
+    def __init__(self, parties: Iterable[ListedParty] = ()):
+        self.refs: array = array("q")
+        spaces: dict[tuple[str, str], _Space] = defaultdict(_Space)
         for party in parties:
-            position = len(self.parties)
-            self.parties.append(party)
+            position = len(self.refs)
+            self.refs.append(party.ref)
             organization = party.entity_type != "person"
             for label, name in party.names:
                 for variant in variants(name, organization=organization):
                     for target, types in TARGETS.items():
                         if party.entity_type in types:
-                            self._spaces[(target, variant.kind)].add(position, label, name, variant)
-        for space in self._spaces.values():
+                            spaces[(target, variant.kind)].add(position, label, name, variant)
+        for space in spaces.values():
             space.seal()
-        self._spaces = dict(self._spaces)
+        self._spaces: dict[tuple[str, str], _Space] = dict(spaces)
 
     def __len__(self) -> int:
-        return len(self.parties)
+        return len(self.refs)
 
     @property
     def name_count(self) -> int:
         return sum(len(space.texts) for space in self._spaces.values())
+
+    # -- the blob: zlib of a JSON header (strings, tables, array sizes) and the little-endian arrays ---------
+    def to_bytes(self) -> bytes:
+        header: dict = {"format": BLOB_FORMAT, "refs": len(self.refs), "spaces": []}
+        arrays: list[array] = [self.refs]
+        for (target, kind), space in sorted(self._spaces.items()):
+            label_table = sorted(set(space.labels))
+            step_table = sorted(set(space.steps))
+            label_of = {label: i for i, label in enumerate(label_table)}
+            step_of = {steps: i for i, steps in enumerate(step_table)}
+            keys = list(space.postings)
+            offsets = array("I", [0])
+            positions = array("I")
+            for key in keys:
+                positions.extend(space.postings[key])
+                offsets.append(len(positions))
+            header["spaces"].append({
+                "target": target, "kind": kind, "rows": len(space.texts), "texts": space.texts,
+                "names": space.names, "label_table": label_table, "step_table": [list(t) for t in step_table],
+                "keys": keys, "common": sorted(space.common), "postings": len(positions),
+            })
+            arrays += [space.owners, array("B" if len(label_table) < 256 else "I", map(label_of.get, space.labels)),
+                       array("H" if len(step_table) < 65536 else "I", map(step_of.get, space.steps)), offsets,
+                       positions]
+        head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+        body = bytearray(_MAGIC + struct.pack("<I", len(head)) + head)
+        for values in arrays:
+            body += struct.pack("<c", values.typecode.encode()) + _little(values).tobytes()
+        return zlib.compress(bytes(body), 6)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> EntryIndex:
+        try:
+            data = memoryview(zlib.decompress(blob))
+        except zlib.error as exc:
+            raise ValueError(f"not a tejun screening index: {exc}") from None
+        if bytes(data[:len(_MAGIC)]) != _MAGIC:
+            raise ValueError("not a tejun screening index")
+        (size,) = struct.unpack_from("<I", data, len(_MAGIC))
+        at = len(_MAGIC) + 4
+        header = json.loads(bytes(data[at:at + size]))
+        if header.get("format") != BLOB_FORMAT:
+            raise ValueError(f"screening index format {header.get('format')}, this tejun reads {BLOB_FORMAT}")
+        at += size
+
+        def take(count: int) -> array:
+            nonlocal at
+            values = array(bytes(data[at:at + 1]).decode())
+            at += 1
+            end = at + count * values.itemsize
+            values.frombytes(data[at:end])
+            at = end
+            return _little(values)
+
+        index = cls()
+        index.refs = take(header["refs"])
+        for part in header["spaces"]:
+            space = _Space()
+            rows = part["rows"]
+            space.texts, space.names = part["texts"], part["names"]
+            space.owners = take(rows)
+            label_table = part["label_table"]
+            step_table = [tuple(steps) for steps in part["step_table"]]
+            space.labels = [label_table[i] for i in take(rows)]
+            space.steps = [step_table[i] for i in take(rows)]
+            offsets = take(len(part["keys"]) + 1)
+            positions = take(part["postings"])
+            space.postings = {key: positions[offsets[i]:offsets[i + 1]] for i, key in enumerate(part["keys"])}
+            space.common = frozenset(part["common"])
+            space._building = None
+            index._spaces[(part["target"], part["kind"])] = space
+        return index
 
     def search(
         self, names: Iterable[tuple[str, str]], target: str, thresholds: Thresholds
@@ -209,7 +324,7 @@ class EntryIndex:
                     }
                     best[owner] = (score, rank[1], evidence)
         matches = [
-            Match(self.parties[owner].ref, round(score, 1), thresholds.classify(score), evidence)
+            Match(self.refs[owner], round(score, 1), thresholds.classify(score), evidence)
             for owner, (score, _kind, evidence) in best.items()
             if thresholds.classify(score) != "none"
         ]
@@ -220,13 +335,13 @@ class EntryIndex:
     def _score(space: _Space, variant: Variant, cutoff: float):
         candidates = space.candidates(variant.text)
         if candidates is None:
-            texts, compacts, positions = space.texts, space.compacts, None
+            texts, positions = space.texts, None
         elif not candidates:
             return []
         else:
             texts = [space.texts[i] for i in candidates]
-            compacts = [space.compacts[i] for i in candidates]
             positions = candidates
+        compacts = [text.replace(" ", "") for text in texts]
         scored: dict[int, tuple[float, str]] = {}
         for _choice, score, i in process.extract(
             variant.text, texts, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=None

@@ -50,7 +50,8 @@ from ..notifications import notify
 from ..observability import metrics
 from ..services import Services
 from ..unit_of_work import unit_of_work
-from .matching import CLASS_RANK, EntryIndex, ListedParty, Match, Thresholds
+from . import index_store
+from .matching import CLASS_RANK, EntryIndex, Match, Thresholds
 from .sources import SOURCES
 
 log = logging.getLogger("tejun.screening")
@@ -85,19 +86,17 @@ INDEX_CACHE_SIZE = 16
 
 
 def index_of(session: Session, snapshot_id: int) -> EntryIndex:
-    """The search index of one snapshot (snapshots never change, so it is built once per process)."""
+    """The search index of one snapshot: built once at import and stored (index_store.py), loaded by each
+    process on first use and kept (snapshots never change); built here only for a snapshot stored without."""
     with _indexes_lock:
         if snapshot_id in _indexes:
             _indexes.move_to_end(snapshot_id)
             return _indexes[snapshot_id]
-    rows = session.execute(
-        select(ScreeningEntry.id, ScreeningEntry.entity_type, ScreeningEntry.name, ScreeningEntry.aliases)
-        .where(ScreeningEntry.snapshot_id == snapshot_id)
-    )
-    index = EntryIndex(
-        ListedParty(entry_id, entity_type, (("name", name), *(("alias", a) for a in (aliases or []))))
-        for entry_id, entity_type, name, aliases in rows
-    )
+    index = index_store.load(session, snapshot_id)
+    if index is None:
+        log.warning("snapshot %s has no stored screening index: building it in this process "
+                    "(flask --app wsgi screening build-indexes stores it)", snapshot_id)
+        index = index_store.build(session, snapshot_id)
     with _indexes_lock:
         _indexes[snapshot_id] = index
         while len(_indexes) > INDEX_CACHE_SIZE:
