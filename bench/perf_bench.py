@@ -352,15 +352,18 @@ def http_part(target: Target, args, workdir: Path) -> tuple[dict, dict]:
     memory: dict = {}
     try:
         deadline = time.time() + 60
+        status = None
         while True:
             try:
                 status, _ = Api(port).call("GET", "/healthz")
                 if status == 200:
                     break
-            except OSError:
+            except (OSError, ValueError):
                 pass
             if gunicorn.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"gunicorn did not start; see {workdir / 'gunicorn.log'}")
+                # the log goes into the message: the work folder is removed when the benchmark ends
+                raise RuntimeError(f"gunicorn did not start (exit {gunicorn.poll()}, /healthz answered {status}):\n"
+                                   + (workdir / "gunicorn.log").read_text()[-3000:])
             time.sleep(0.2)
         clients = []
         for username in people:

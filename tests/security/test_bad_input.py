@@ -259,3 +259,9 @@ def test_the_strict_parser_keeps_ordinary_json_and_refuses_the_rest():
             loads(text)
     # brackets inside strings do not count
     assert loads(json.dumps("[" * 1000)) == "[" * 1000
+
+
+def test_a_request_without_a_body_that_says_json_goes_through(client):
+    """API clients send `Content-Type: application/json` on every call, GETs included (the benchmark does)."""
+    response = client.get("/healthz", headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
