@@ -35,7 +35,7 @@ from ..api.problems import problem
 from ..cases import migration
 from ..designer import queries, versions
 from ..designer.context_check import context_preview
-from ..designer.store import DEFAULT_SET, file_kind, version_files
+from ..designer.store import DEFAULT_SET, ENTRY_PROCESSES, file_kind, version_files
 from ..designer.validation import KNOWN_ROLES, MAX_FILE_BYTES, PRIORITIES, STAGES, validate_model_files
 from ..engine.loader import ModelError, Problem
 from ..errors import Conflict, InvalidRequest, NotFound, TejunError
@@ -211,6 +211,7 @@ def edit(version_id: int):
     with services().db.reader() as session:
         row = _version_or_404(session, version_id)
         files = queries.files_of(session, version_id)
+        main = main_file(version_files(session, version_id))
     config = {
         "version_id": version_id,
         "set_name": row.set_name,
@@ -226,8 +227,19 @@ def edit(version_id: int):
             "priority": {code: str(labels.PRIORITIES[i]) for i, code in enumerate(("low", "normal", "high", "urgent"))},
         },
         "texts": editor_texts(),
+        "main_file": main,
     }
     return render_template("designer/edit.html", version=row, config=config)
+
+
+def main_file(contents: dict[str, bytes]) -> str | None:
+    """The BPMN file that defines the set's entry process (the case's own diagram): the editor opens it first."""
+    for process_id in ENTRY_PROCESSES:
+        wanted = re.compile(rf'<(?:\w+:)?process\b[^>]*\bid="{re.escape(process_id)}"')
+        for path in sorted(contents):
+            if path.endswith(".bpmn") and wanted.search(contents[path].decode("utf-8", "replace")):
+                return path
+    return None
 
 
 def _edited_set(version_id: int, body) -> dict[str, bytes]:

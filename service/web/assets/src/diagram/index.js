@@ -78,6 +78,33 @@ async function openProcess(viewer, processId) {
   if (diagram && diagram !== diagrams[0]) await viewer.open(diagram.id);
 }
 
+// The path taken: sequence flows from a completed element to a completed or active one.
+export function completedFlows(registry, completed, active) {
+  const done = new Set(completed);
+  const reached = new Set([...completed, ...active]);
+  return registry.filter((e) => e.type === 'bpmn:SequenceFlow' && e.source && e.target
+    && done.has(e.source.id) && reached.has(e.target.id));
+}
+
+// Below this scale labels cannot be read: a large diagram is shown at it, around the current step.
+export const READABLE_SCALE = 0.7;
+
+// Fitted to the stage and centred on the current step (the first active element); when fitting would make the
+// diagram unreadably small, shown at a readable scale around that step instead.
+export function openOnCurrentStep(canvas, registry, active) {
+  canvas.zoom('fit-viewport', 'auto');
+  const current = active.map((id) => registry.get(id)).find((e) => e && e.width !== undefined);
+  if (!current) return;
+  if (canvas.zoom() < READABLE_SCALE) canvas.zoom(READABLE_SCALE);
+  const box = canvas.viewbox();
+  canvas.viewbox({
+    x: current.x + current.width / 2 - box.width / 2,
+    y: current.y + current.height / 2 - box.height / 2,
+    width: box.width,
+    height: box.height,
+  });
+}
+
 export async function mount(container = document.getElementById('tejun-diagram')) {
   if (!container || container.dataset.mounted) return null;
   container.dataset.mounted = 'true';
@@ -114,7 +141,8 @@ export async function mount(container = document.getElementById('tejun-diagram')
     for (const [ids, marker] of [[completed, MARKERS.completed], [active, MARKERS.active]]) {
       for (const id of ids) if (registry.get(id)) canvas.addMarker(id, marker);
     }
-    canvas.zoom('fit-viewport', 'auto');
+    for (const flow of completedFlows(registry, completed, active)) canvas.addMarker(flow.id, MARKERS.completed);
+    openOnCurrentStep(canvas, registry, active);
     summary.textContent = t.summary(names(completed), names(active));
     stage.append(toolbar(t, canvas));
     container.dataset.state = 'ready';

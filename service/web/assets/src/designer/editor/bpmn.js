@@ -13,6 +13,29 @@ export function losesContent(warnings) {
   return warnings.some((w) => /unparsable content|unknown type|unrecognized element/.test(w.message || ''));
 }
 
+// The whole diagram in view, right of the palette (bpmn-js draws the palette over the canvas's left edge, so
+// a plain fit-viewport puts the first elements under it).
+export const READABLE_SCALE = 0.6;
+
+export function fitBesidePalette(canvas, canvasHost) {
+  canvas.zoom('fit-viewport', 'auto');
+  const palette = canvasHost.querySelector('.djs-palette');
+  const { inner, outer } = canvas.viewbox();
+  if (!palette || !inner.width || !inner.height) return;
+  const left = palette.getBoundingClientRect().right - canvasHost.getBoundingClientRect().left + 16;
+  const margin = 16;
+  const fitted = Math.min(1, (outer.width - left - margin) / inner.width, (outer.height - 2 * margin) / inner.height);
+  // a large process is not shrunk below a readable scale: its start is shown, the rest is panned to
+  const scale = Math.max(fitted, READABLE_SCALE);
+  const spare = outer.height / scale - inner.height;
+  canvas.viewbox({
+    x: inner.x - left / scale,
+    y: spare > 0 ? inner.y - spare / 2 : inner.y - margin / scale,
+    width: outer.width / scale,
+    height: outer.height / scale,
+  });
+}
+
 export function createBpmnEditor(host, { texts, tejun, onChange }) {
   const canvasHost = el('div', { class: 'tejun-modeler-canvas', role: 'region', 'aria-label': texts.diagram });
   const panelHost = el('div', { class: 'tejun-modeler-panel', role: 'region', 'aria-label': texts.properties });
@@ -45,8 +68,7 @@ export function createBpmnEditor(host, { texts, tejun, onChange }) {
     async open(xml) {
       clearProblems();
       const { warnings } = await modeler.importXML(xml);
-      const canvas = modeler.get('canvas');
-      canvas.zoom('fit-viewport', 'auto');
+      fitBesidePalette(modeler.get('canvas'), canvasHost);
       return { warnings, lossy: losesContent(warnings) };
     },
     async content() {

@@ -357,7 +357,9 @@ async function start() {
   container.dataset.mounted = 'true';
   const config = JSON.parse(block.textContent);
   const workspace = new Workspace(container, config);
-  const first = config.files.find((f) => f.kind === 'bpmn') || config.files[0];
+  // the main process first (the case's own diagram), else the first diagram
+  const first = config.files.find((f) => f.name === config.main_file)
+    || config.files.find((f) => f.kind === 'bpmn') || config.files[0];
   if (first) await workspace.open(first.name);
   container.dataset.state = 'ready';
 }
