@@ -247,12 +247,28 @@ def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes
         "program": case.program.code if case.program else None,
         "created_at": iso(case.created_at),
     }
+    # people read names in the report's language: the maker's display name, organizations, the program's title
+    from datetime import datetime
+
+    from ..models import User
+
+    def named(org):
+        return (org.name_en or org.name) if lang == "en" else org.name
+
+    shown = {
+        "created_by": session.scalar(select(User.display_name).where(User.username == created_by)) or created_by,
+        "funding_agency": named(orgs[case.funding_agency_id]) if case.funding_agency_id in orgs else None,
+        "lead_institution": named(orgs[case.lead_institution_id]) if case.lead_institution_id in orgs else None,
+        "program": ((case.program.title_en or case.program.title) if lang == "en" else case.program.title)
+        if case.program else None,
+        "process": _process_name(session, case, lang),
+    }
     with _request_context(), force_locale(lang):
         report = render_template(
             "audit/report.html", case=case, summary=summary, rows=timeline(session, case, _with_times(events), lang),
             events=events, head=events[-1] if events else None, chain_problem=problem, anchored=anchored,
-            latest_anchor=anchors.latest, replay=result, versions=versions, created_at=now, created_by=created_by,
-            report_lang=lang,
+            latest_anchor=anchors.latest, replay=result, versions=versions, created_at=now,
+            created_by=shown["created_by"], shown=shown, from_iso=datetime.fromisoformat, report_lang=lang,
         ).encode()
     from ..cases.submissions import packages as submission_packages
 
@@ -286,6 +302,16 @@ def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes
         for name, content in sorted(files.items()):
             archive.writestr(name, content)
     return buffer.getvalue()
+
+
+def _process_name(session, case, lang: str) -> str:
+    from ..cases.history import bilingual, model_map
+
+    try:
+        names = model_map(session, case.model_version_id, case.process_id).process_names
+    except LookupError:
+        return case.process_id
+    return bilingual(names.get(case.process_id) or case.process_id, lang)
 
 
 def _request_context():

@@ -21,14 +21,28 @@ from ..cases.history import model_map
 from ..forms.schema import localize
 from ..models import Case, ModelVersion, User
 from ..web import labels
-from ..web.render import Node, describe
+from ..web.render import Node, describe, duration_text, person_name
 
-# what an event means, for actions the web UI's labels do not name
+# what an event means, for actions the web UI's labels do not name: a sentence in the reader's language
 _MORE_ACTIONS = {
     "engine_steps": _l("Process steps run"),
     "case_migrated": _l("Moved to another model version"),
     "task_data_set": _l("Form pre-filled by tejun"),
     "audit_read": _l("Read by an auditor"),
+    "task_data_changed": _l("tejun updated an open form with new information"),
+    "designation_applied": _l("The program designation took effect"),
+    "disclosure_certified": _l("A disclosure was certified for this case"),
+    "disclosure_prefilled": _l("A disclosure form was started from the researcher's profile"),
+    "disclosure_profile_changed": _l("A researcher changed their disclosure profile"),
+    "disclosure_profile_updated": _l("A disclosure profile was saved"),
+    "disclosure_consent_granted": _l("Consent to pre-fill from the profile given"),
+    "disclosure_consent_revoked": _l("Consent to pre-fill from the profile withdrawn"),
+    "screening_performed": _l("Screened against the restricted-party lists"),
+    "screening_skipped": _l("Automatic screening skipped"),
+    "screening_failed": _l("Automatic screening could not run"),
+    "screening_hit_reviewed": _l("A possible restricted-list match was reviewed"),
+    "screening_rescreened": _l("Screened again after a list update"),
+    "attachment_shared": _l("A document was shared with another organization"),
 }
 
 
@@ -53,7 +67,50 @@ class Row:
 def action_label(action: str) -> str:
     if action in labels.ACTIONS:
         return str(labels.ACTIONS[action])
-    return str(_MORE_ACTIONS[action]) if action in _MORE_ACTIONS else action
+    return str(_MORE_ACTIONS[action]) if action in _MORE_ACTIONS else _("Recorded event")
+
+
+def field_titles(session: Session, version_id: int, lang: str) -> dict[str, str]:
+    """Every property name of the version's forms with its title in `lang` (first one wins): names for the
+    keys of data that no single form describes (case data, event payloads)."""
+    key = (version_id, lang)
+    if key in _titles:
+        return _titles[key]
+    from ..designer.store import version_files
+
+    found: dict[str, str] = {}
+
+    def walk(node: Any, depth: int = 0) -> None:
+        if depth > 30:
+            return
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                if isinstance(sub, dict) and isinstance(sub.get("title"), str):
+                    found.setdefault(name, sub["title"])
+                # its choices too, as "name=value" (an array's under the array's name)
+                choices = sub.get("items") if isinstance(sub, dict) and isinstance(sub.get("items"), dict) else sub
+                for option in (choices or {}).get("oneOf") or (choices or {}).get("anyOf") or []:
+                    if isinstance(option, dict) and "const" in option and isinstance(option.get("title"), str):
+                        found.setdefault(f"{name}={option['const']}", option["title"])
+            for value in node.values():
+                walk(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, depth + 1)
+
+    import json
+
+    for name, content in sorted(version_files(session, version_id).items()):
+        if name.endswith(".schema.json"):
+            try:
+                walk(localize(json.loads(content), lang))
+            except ValueError:
+                continue
+    _titles[key] = found
+    return found
+
+
+_titles: dict[tuple[int, str], dict[str, str]] = {}
 
 
 class Describer:
@@ -79,8 +136,15 @@ class Describer:
         try:
             found = model_map(self.session, version_id, self.case.process_id)
         except LookupError:
-            return element_id
+            return ""
         return found.title(self.session, version_id, element_id, self.lang)
+
+    def titles(self, model_hash: str | None = None) -> dict[str, str]:
+        return field_titles(self.session, self.version_id(model_hash), self.lang)
+
+    def plain(self, model_hash: str | None, data: Any) -> Node:
+        """Data no one form describes, its keys named by the version's forms."""
+        return describe(None, data, titles=self.titles(model_hash))
 
     def data(self, model_hash: str | None, element_id: str | None, data: dict) -> Node:
         version_id = self.version_id(model_hash)
@@ -92,7 +156,7 @@ class Describer:
         if element is not None and element.form:
             expanded = expanded_schema(self.session, SimpleNamespace(model_version_id=version_id), element.form)
             schema = localize(expanded, self.lang) if expanded else None
-        return describe(schema, {k: v for k, v in data.items() if k != INSTANCE_KEY})
+        return describe(schema, {k: v for k, v in data.items() if k != INSTANCE_KEY}, titles=self.titles(model_hash))
 
 
 def timeline(session: Session, case: Case, events: list[dict], lang: str) -> list[Row]:
@@ -122,20 +186,62 @@ def _details(describer: Describer, event: dict, data: dict[str, Any]) -> tuple[N
         notes = [_("instance %(number)d of several", number=data[INSTANCE_KEY] + 1)] if INSTANCE_KEY in data else []
         return describer.data(model_hash, event.get("element_id"), data), notes
     if action in ("engine_steps", "timer_fired"):
-        titles = [describer.title(model_hash, element) for element in data.get("completed") or []]
-        return None, [", ".join(dict.fromkeys(titles))] if titles else []
+        # automatic steps by their names; unnamed ones (gateways, joins) are not named to people
+        titles = [t for t in (describer.title(model_hash, element) for element in data.get("completed") or []) if t]
+        return None, ["、".join(dict.fromkeys(titles))] if titles else []
     if action == "engine_error":
         return None, [str(data.get("message") or "")]
     if action == "task_assigned":
-        return None, [_("to %(name)s", name=data.get("to_username") or data.get("to_user_id"))]
+        return None, [_("to %(name)s", name=person_name(data.get("to_username")) or data.get("to_user_id"))]
     if action == "message_delivered":
         payload = data.get("payload") or {}
-        return (describe(None, payload) if payload else None), [str(data.get("message") or "")]
+        return (describer.plain(model_hash, payload) if payload else None), [
+            labels.pick(data.get("message"), labels.MESSAGES)]
+    if action in ("task_data_set", "task_data_changed"):
+        changed = data.get("set") or {}
+        return (describer.data(model_hash, event.get("element_id"), changed) if changed else None), []
+    if action in ("disclosure_certified", "disclosure_prefilled"):
+        who = person_name(data.get("username")) or data.get("member_id") or ""
+        notes = [_("%(name)s, certified on %(date)s", name=who, date=data.get("certification_date") or "—")
+                 if action == "disclosure_certified" else str(who)]
+        if data.get("filled_by"):
+            notes.append(_("filled in by the researcher") if data["filled_by"] == "self"
+                         else _("filled in by the research-security office"))
+        return None, notes
+    if action == "disclosure_profile_changed":
+        titles = describer.titles(model_hash)
+        sections = [titles.get(s, s) for s in data.get("changed_sections") or []]
+        return None, [_("%(name)s changed: %(sections)s", name=person_name(data.get("username")),
+                        sections="、".join(sections) or "—")]
+    if action == "screening_skipped":
+        return None, [_("No restricted-party list has been imported yet (%(count)d to screen).",
+                        count=int(data.get("subjects") or 0))]
+    if action == "screening_failed":
+        return None, [_("The security officer screens by hand."), str(data.get("error") or "")]
+    if action in ("screening_performed", "screening_rescreened"):
+        hits = data.get("hits") if action == "screening_performed" else data.get("new_hits")
+        subjects = data.get("subjects")
+        notes = [_("%(count)d possible matches", count=len(hits or []))]
+        if isinstance(subjects, list):
+            notes.insert(0, _("%(count)d people and organizations screened", count=len(subjects)))
+        return None, notes
+    if action == "screening_hit_reviewed":
+        return None, [f"{data.get('subject_name') or ''} / {data.get('entry_name') or ''}",
+                      str(data.get("reason") or "")]
+    if action == "designation_applied":
+        interval = duration_text(data.get("follow_up_interval") or "", describer.lang) or "—"
+        return None, [_("Program %(program)s, call %(call)s; follow-up every %(interval)s; risk management due "
+                        "%(due)s", program=data.get("program_code") or "", call=data.get("call_code") or "",
+                        interval=interval, due=data.get("risk_deadline") or "—")]
+    if action == "attachment_shared":
+        return None, [str(data.get("name") or "")]
+    if action == "audit_read":
+        return None, [str(data.get("path") or "")]
     if action == "case_migrated":
         return None, [_("from model version %(old)s to %(new)s", old=str(data.get("from_hash") or "")[:12],
                         new=str(data.get("to_hash") or "")[:12])]
     if action == "case_started":
         return None, [str(data.get("title") or "")]
     if data and action not in ("task_claimed", "task_released"):
-        return describe(None, data), []
+        return describer.plain(model_hash, data), []
     return None, []

@@ -38,6 +38,44 @@ def bilingual(name: str, lang: str) -> str:
     return match["en"].strip() if lang == "en" else match["ja"].strip()
 
 
+# flow and gateway labels written "日本語 english" (受理 accept, 差戻し→① return)
+_SPACED = re.compile(r"^(?P<ja>.*[\u3040-\u30ff\u4e00-\u9fff][^A-Za-z]*?)\s+(?P<en>[A-Za-z][A-Za-z .,'-]*)$")
+_BPMN_MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def diagram_name(name: str, lang: str, words: dict | None = None) -> str:
+    """An element name as the reader's language shows it: "日本語 (English)" and "日本語 english" split, and
+    a code that `words` knows (a lane's role, a flow's variant, a message) as that word."""
+    name = name or ""
+    code, _at, where = name.partition("@")
+    if words and code in words:
+        return f"{words[code]}（{words[where]}）" if where and where in words else str(words[code])
+    if _BILINGUAL.match(name):
+        return bilingual(name, lang)
+    match = _SPACED.match(name)
+    if match:
+        return match["en"].strip() if lang == "en" else match["ja"].strip()
+    return name
+
+
+def localized_diagram(xml: bytes, lang: str, *, title=None, words: dict | None = None) -> bytes:
+    """The BPMN file the diagram viewer draws, its element names in the reader's language (the stored file is
+    bilingual; this is only what is drawn). `title(element_id)` names an element (a task by its form's title)."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False))
+    except etree.XMLSyntaxError:
+        return xml
+    for node in root.iter(f"{{{_BPMN_MODEL}}}*"):
+        name = node.get("name")
+        if not name or etree.QName(node).localname in ("message", "signal", "error", "escalation"):
+            continue
+        shown = title(node.get("id")) if title and node.get("id") else ""
+        node.set("name", shown or diagram_name(name, lang, words))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 @dataclass(frozen=True)
 class Element:
     element_id: str
@@ -65,8 +103,8 @@ class ModelMap:
 
     def title(self, session: Session, version_id: int, element_id: str | None, lang: str) -> str:
         element = self.elements.get(element_id or "")
-        if element is None:
-            return element_id or ""
+        if element is None or not element.name:
+            return ""  # an element without a name (a gateway, a start) has no title a person reads: not its id
         if not element.form:
             return bilingual(element.name, lang)
         ja, en = task_titles(form_json(session, version_id, element.form), element.name)
@@ -97,7 +135,7 @@ def model_map(session: Session, version_id: int, process_id: str) -> ModelMap:
             kind = type(task_spec).__name__
             props = ((getattr(task_spec, "extensions", None) or {}).get("properties") or {})
             found.elements.setdefault(bpmn_id, Element(
-                bpmn_id, getattr(task_spec, "bpmn_name", None) or bpmn_id, process.name,
+                bpmn_id, getattr(task_spec, "bpmn_name", None) or "", process.name,
                 props.get("formJsonSchemaFilename"), kind,
             ))
             if kind in ("CallActivity", "SubWorkflowTask", "TransactionSubprocess"):

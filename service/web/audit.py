@@ -37,7 +37,7 @@ from ..designer.store import version_files
 from ..errors import Conflict
 from ..models import Case
 from ..unit_of_work import unit_of_work
-from ..web.render import describe
+from ..web.render import duration_text, person_name
 from . import labels
 
 log = logging.getLogger("tejun.audit")
@@ -116,20 +116,24 @@ def history(case_id: int):
             for task in view["tasks"]
         ]
         waiting = [{**w, "title": describer.title(view["model_hash"], w["element_id"]),
-                    "what": _waiting_kind(w["kind"])} for w in view["waiting"]]
+                    "what": _waiting_kind(w["kind"]), "detail": _waiting_detail(w)} for w in view["waiting"]]
         next_timer = datetime.fromisoformat(view["next_timer_at"]) if view["next_timer_at"] else None
         changes = moment["changes"]
-        changed_steps = [describer.title(view["model_hash"], e) for e in changes["completed"]]
-        opened = [describer.title(view["model_hash"], e) for e in changes["opened"]]
-        closed = [describer.title(moment["before"]["model_hash"], e) for e in changes["closed"]]
+        # steps by their names (unnamed gateways and joins are not listed)
+        changed_steps = [t for t in (describer.title(view["model_hash"], e) for e in changes["completed"]) if t]
+        opened = [t for t in (describer.title(view["model_hash"], e) for e in changes["opened"]) if t]
+        closed = [t for t in (describer.title(moment["before"]["model_hash"], e) for e in changes["closed"]) if t]
         return render_template(
             "audit/history.html", case=case, failed=None, moment=moment, view=view, seq=seq, last=events[-1]["seq"],
             rows=timeline(session, case, events, lang), current=moment["event"], tasks=tasks, waiting=waiting,
             changes=changes, changed_steps=changed_steps, opened=opened, closed=closed,
-            changed_data=_changed_data(changes), changed_fields=_changed_fields(changes), next_timer=next_timer,
-            case_data=describe(None, view["data"]), diagram=diagram, links=diagram_links(found, process_id),
+            changed_data=_changed_data(changes, describer.titles(view["model_hash"])),
+            changed_fields=_changed_fields(changes), next_timer=next_timer,
+            case_data=describer.plain(view["model_hash"], view["data"]), diagram=diagram,
+            links=diagram_links(found, process_id),
             integrity=_integrity(session, case), replay_check=replay_check, latest=latest,
             title_of=lambda element_id: describer.title(view["model_hash"], element_id), action_label=action_label,
+            person_name=person_name,
         )
 
 
@@ -158,11 +162,25 @@ def _waiting_kind(kind: str) -> str:
     return {"timer": _("a deadline or schedule"), "message": _("a case event")}.get(kind, kind)
 
 
-def _changed_data(changes: dict) -> list[tuple[str, str, str]]:
+def _waiting_detail(waiting: dict) -> str:
+    """What a waiting element waits for, in words: a message by its label, a timer's duration or date."""
+    detail = waiting.get("detail")
+    if not isinstance(detail, str) or not detail:
+        return ""
+    if waiting.get("kind") == "message":
+        return labels.pick(detail, labels.MESSAGES)
+    return duration_text(detail) or detail
+
+
+def _changed_data(changes: dict, titles: dict[str, str]) -> list[tuple[str, str, str]]:
     from ..audit.replay import brief
 
-    return [(key, brief(before) if before is not None else "—", brief(after) if after is not None else "—")
-            for key, (before, after) in changes["data"].items()]
+    def shown(value) -> str:
+        if value is None:
+            return "—"
+        return duration_text(value) or brief(value) if isinstance(value, str) else brief(value)
+
+    return [(titles.get(key, key), shown(before), shown(after)) for key, (before, after) in changes["data"].items()]
 
 
 def _integrity(session, case) -> dict:
@@ -193,9 +211,13 @@ def diagram(case_id: int, version_id: int, process_id: str):
         found = model_map(session, version_id, case.process_id)
         name = found.process_files.get(process_id)
         xml = version_files(session, version_id).get(name) if name else None
-    if xml is None:
-        abort(404)
-    return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+        if xml is None:
+            abort(404)
+        from .cases import viewer_xml
+
+        xml = viewer_xml(session, version_id, case.process_id, xml)  # names in the reader's language
+    return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600",
+                                                              "Vary": "Cookie, Accept-Language"})
 
 
 def _versions_of(session, case) -> set[int]:

@@ -107,9 +107,24 @@ def case_diagram(case_id: int, process_id: str):
     with services().db.reader() as session:
         case, _view = queries.get_case(session, current_user.actor, case_id, View.FULL)
         xml = history.diagram_xml(session, case, process_id)
-    if xml is None:
-        abort(404)
-    return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+        if xml is None:
+            abort(404)
+        xml = viewer_xml(session, case.model_version_id, case.process_id, xml)
+    return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600",
+                                                              "Vary": "Cookie, Accept-Language"})
+
+
+def viewer_xml(session, version_id: int, process_id: str, xml: bytes) -> bytes:
+    """What the diagram viewer draws: the element names in the reader's language (tasks by their forms' titles,
+    lanes by their roles, "日本語 (English)" names split)."""
+    lang = labels.lang()
+    found = history.model_map(session, version_id, process_id)
+
+    def title(element_id: str) -> str:
+        element = found.elements.get(element_id)
+        return found.title(session, version_id, element_id, lang) if element is not None and element.form else ""
+
+    return history.localized_diagram(xml, lang, title=title, words=labels.diagram_words())
 
 
 @bp.get("/attachments/<public_id>")

@@ -105,6 +105,15 @@ MEMBER_ROLES = {
 }
 
 
+# where a lane's role works, in the lane names of the diagrams ("security_officer@partner")
+LANE_PLACES = {"partner": _l("partner institution"), "ministry": _l("ministry"), "lead": _l("lead institution")}
+
+
+def diagram_words() -> dict:
+    """Codes the procedure's diagrams use as names (lanes, variant flows, messages), as the reader's words."""
+    return {code: str(text) for table in (ROLES, VARIANTS, MESSAGES, LANE_PLACES) for code, text in table.items()}
+
+
 def lang() -> str:
     locale = get_locale()
     return locale.language if locale is not None else "ja"

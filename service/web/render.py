@@ -6,12 +6,82 @@ are still shown, under their key, so nothing submitted is hidden from the people
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
 
 _MAX_DEPTH = 12
+_DURATION = re.compile(r"^P(?!$)(?:(?P<Y>\d+)Y)?(?:(?P<M>\d+)M)?(?:(?P<W>\d+)W)?(?:(?P<D>\d+)D)?"
+                       r"(?:T(?=\d)(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
+_UNITS = {
+    "ja": {"Y": "{}年", "M": "{}か月", "W": "{}週間", "D": "{}日", "h": "{}時間", "m": "{}分", "s": "{}秒"},
+    "en": {"Y": ("{} year", "{} years"), "M": ("{} month", "{} months"), "W": ("{} week", "{} weeks"),
+           "D": ("{} day", "{} days"), "h": ("{} hour", "{} hours"), "m": ("{} minute", "{} minutes"),
+           "s": ("{} second", "{} seconds")},
+}
+# data keys whose values are usernames: shown as the person's name
+PERSON_KEYS = ("username", "to_username", "actor_name", "reviewer_name", "submitted_by", "created_by")
+
+
+def _lang() -> str:
+    from .labels import lang
+
+    try:
+        return lang()
+    except RuntimeError:  # outside a request or app context
+        return "ja"
+
+
+def duration_text(value: str, lang: str | None = None) -> str | None:
+    """An ISO-8601 duration (P12M, P1Y6M, P30D, PT2H) as people write it: 12か月 / 12 months; None if it is not one."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if not match:
+        return None
+    lang = lang or _lang()
+    parts = []
+    for unit, number in match.groupdict().items():
+        if number is None:
+            continue
+        form = _UNITS["ja" if lang != "en" else "en"][unit]
+        if isinstance(form, tuple):
+            form = form[0] if int(number) == 1 else form[1]
+        parts.append(form.format(int(number)))
+    return ("" if lang != "en" else " ").join(parts) if parts else None
+
+
+def person_name(username: Any) -> str:
+    """A username as people read it: the person's display name (cached per request); as is when unknown."""
+    if not isinstance(username, str) or not username:
+        return str(username or "")
+    try:
+        from flask import current_app, g
+
+        cache = g.setdefault("tejun_person_names", {})
+        if username not in cache:
+            from sqlalchemy import select
+
+            from ..models import User
+
+            with current_app.extensions["tejun"].db.reader() as session:
+                cache[username] = session.scalar(select(User.display_name).where(User.username == username))
+        return cache[username] or username
+    except RuntimeError:  # no application context
+        return username
+
+
+def code_word(value: Any) -> str | None:
+    """A code of the known vocabularies (a role, a stage, a variant, a message, ...) as the reader's word."""
+    from . import labels
+
+    if not isinstance(value, str) or not value:
+        return None
+    for table in (labels.MEMBER_ROLES, labels.ROLES, labels.VARIANTS, labels.STAGES, labels.OUTCOMES,
+                  labels.MESSAGES, labels.STATUSES):
+        if value in table:
+            return str(table[value])
+    return None
 
 
 @dataclass
@@ -77,7 +147,10 @@ def _is_file(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"id", "name"} and all(isinstance(v, str) for v in value.values())
 
 
-def describe(schema: dict | None, value: Any, root: dict | None = None, depth: int = 0) -> Node:
+def describe(schema: dict | None, value: Any, root: dict | None = None, depth: int = 0,
+             titles: dict[str, str] | None = None, key: str = "") -> Node:
+    """`titles` names keys the schema does not describe (e.g. from the model's other forms); `key` is the
+    value's own key (a username under `username` is shown as the person's name)."""
     root = root if root is not None else (schema or {})
     schema = _resolve(schema or {}, root)
     if depth > _MAX_DEPTH:
@@ -95,17 +168,22 @@ def describe(schema: dict | None, value: Any, root: dict | None = None, depth: i
             if name not in value:
                 continue
             sub = props.get(name, {})
-            label = _resolve(sub, root).get("title") or sub.get("title") or name
-            node = describe(sub, value[name], root, depth + 1)
+            label = _resolve(sub, root).get("title") or sub.get("title") or (titles or {}).get(name) or name
+            node = describe(sub, value[name], root, depth + 1, titles, name)
             if node.kind != "empty":
                 fields.append((label, node))
         return Node("object", fields=fields) if fields else Node("empty", text="—")
     if isinstance(value, list):
         item_schema = schema.get("items") if isinstance(schema.get("items"), dict) else {}
         item_schema = _resolve(item_schema, root)
-        nodes = [describe(item_schema, item, root, depth + 1) for item in value]
+        nodes = [describe(item_schema, item, root, depth + 1, titles, key) for item in value]
         if all(n.kind in ("text", "empty") for n in nodes):
             return Node("text", text=", ".join(n.text for n in nodes))
         return Node("list", items=nodes)
     title = _choice_title(schema, value, root)
+    if title is None and key and titles:
+        title = titles.get(f"{key}={value}")
+    if title is None and isinstance(value, str):
+        person = key in PERSON_KEYS or key.endswith("_username")
+        title = person_name(value) if person else (duration_text(value) or code_word(value))
     return Node("text", text=str(title if title is not None else value))

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from .. import clock
 from ..clock import JST
 from . import labels
+from .render import duration_text, person_name
 
 
 def absolute(value: datetime | date | None, with_time: bool = True) -> str:
@@ -90,6 +91,8 @@ def install(app: Flask) -> None:
         asset_version=asset_version,
         now=lambda: datetime.now(UTC),
         sso_enabled=lambda: "sso.start" in app.view_functions,
+        person_name=person_name,  # a username as the person's display name
+        duration=lambda value: duration_text(value) or value,  # P12M as 12か月 / 12 months
     )
     app.jinja_env.filters.update(
         role=lambda code: labels.pick(code, labels.ROLES),

@@ -1,0 +1,129 @@
+"""Nothing raw reaches a person: every kind of page, for the demo's cases, in Japanese, shows no code of the
+known vocabularies (roles, stages, variants, event types, messages, element ids), no ISO-8601 duration and no
+username where a name belongs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from service import demo, demo_cases
+from service.audit.presentation import _MORE_ACTIONS
+from service.cases.history import model_map
+from service.models import Case, Event, User, WorkItem
+from service.web import labels
+from tests.conftest import ROOT
+from tests.web.helpers import csrf
+from tests.web.test_i18n import visible
+
+DURATION = re.compile(r"(?<![\w-])P(?:\d+[YMWD])+(?:T(?:\d+[HMS])+)?(?![\w-])|(?<![\w-])PT(?:\d+[HMS])+(?![\w-])")
+# pages whose subject is an account: the username is a field there, shown as such
+ACCOUNT_PAGES = ("/admin/users", "/admin/organizations/", "/login")
+
+
+@pytest.fixture(scope="module")
+def demo_app(app, settings):
+    result = app.test_cli_runner().invoke(args=["demo", "--quiet"])
+    assert result.exit_code == 0, result.output
+    passwords = json.loads((settings.instance_path / "demo-accounts.json").read_text())
+    return app, passwords
+
+
+def signed_in(app, passwords, username: str, lang: str = "ja"):
+    client = app.test_client()
+    client.set_cookie("lang", lang)
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"username": username, "password": passwords[username],
+                                           "csrf_token": csrf(page)})
+    assert response.status_code == 302, username
+    return client
+
+
+def vocabulary(svc) -> set[str]:
+    """Codes a person must never read: snake_case codes of the label tables, every event type recorded, and
+    the element ids of the procedure's model."""
+    codes = set()
+    for table in (labels.ROLES, labels.STAGES, labels.STATUSES, labels.OUTCOMES, labels.VARIANTS, labels.ACTIONS,
+                  labels.MESSAGES, labels.MEMBER_ROLES, _MORE_ACTIONS):
+        codes.update(str(code) for code in table)
+    with svc.db.reader() as session:
+        codes.update(session.scalars(select(Event.action).distinct()))
+        case = session.scalars(select(Case).where(Case.title == demo_cases.ROSTER)).one()
+        found = model_map(session, case.model_version_id, case.process_id)
+        # element ids; a gateway named like the data it decides on (risk_management_result) is that data's
+        # name in the auditor's view of the case data, not an element id
+        data_names = {m.group(1) for path in (ROOT / "bpmn").glob("*.bpmn")
+                      for m in re.finditer(r"^\s*([a-z_][a-z0-9_]*)\s*=[^=]", path.read_text(), re.M)}
+        codes.update(set(found.elements) - data_names)
+        codes.update(found.process_files)
+    return {c for c in codes if "_" in c}
+
+
+def raw_in(text: str, codes: set[str], usernames: set[str]) -> list[str]:
+    found = [m.group(0) for m in DURATION.finditer(text)]
+    found += [c for c in codes if re.search(rf"(?<![\w.-]){re.escape(c)}(?![\w-])", text)]
+    found += [u for u in usernames if re.search(rf"(?<![\w.@-]){re.escape(u)}(?![\w@-])", text)]
+    return found
+
+
+def pages(svc) -> list[tuple[str, str]]:
+    """(who, path): every kind of page for the demo's cases."""
+    with svc.db.reader() as session:
+        cases = {c.title: c for c in session.scalars(select(Case).where(Case.title.in_(list(demo_cases.GUIDE))))}
+        items = session.scalars(select(WorkItem).where(WorkItem.case_id.in_([c.id for c in cases.values()]))).all()
+        people = {u.username: u.id for u in session.scalars(select(User).where(User.username.in_(list(demo.KINDS))))}
+    found = [
+        ("a.security", "/"), ("a.security", "/?tab=org"), ("fa.officer", "/"), ("fa.officer", "/cases"),
+        ("a.researcher", "/"), ("a.researcher", "/disclosure"), ("b.researcher", "/disclosure"),
+        ("a.security", f"/disclosure/{people['a.researcher']}"), ("a.security", "/notifications?show=all"),
+        ("a.researcher", "/notifications?show=all"), ("fa.officer", "/dashboard"), ("auditor", "/audit/"),
+        ("admin", "/admin/organizations"), ("admin", "/admin/cases-in-error"), ("designer", "/designer/"),
+    ]
+    for title, case in cases.items():
+        if case.kind == "designation":
+            found += [("fa.manager", f"/cases/{case.id}"), ("auditor", f"/audit/cases/{case.id}")]
+            continue
+        found += [("a.security", f"/cases/{case.id}"), ("fa.officer", f"/cases/{case.id}"),
+                  ("auditor", f"/cases/{case.id}"), ("auditor", f"/audit/cases/{case.id}"),
+                  ("auditor", f"/audit/cases/{case.id}/report.html"), ("a.security", f"/screening/cases/{case.id}"),
+                  ("auditor", f"/audit/cases/{case.id}?at=2")]
+    by_role = {"security_officer": "a.security", "researcher": "a.researcher", "fa_officer": "fa.officer",
+               "fa_manager": "fa.manager", "institution_admin": "a.admin"}
+    for item in items:
+        who = "b.security" if item.organization_id != next(iter(cases.values())).lead_institution_id \
+            and item.role == "security_officer" else by_role.get(item.role)
+        if item.role == "researcher" and item.assignee_id:
+            who = next((u for u, i in people.items() if i == item.assignee_id), who)
+        if who:
+            found.append((who, f"/tasks/{item.task_id}"))
+    return found
+
+
+def test_no_page_shows_a_raw_key_in_japanese(demo_app, svc):
+    app, passwords = demo_app
+    codes = vocabulary(svc)
+    usernames = set(demo.KINDS)
+    clients: dict[str, object] = {}
+    problems = []
+    for who, path in pages(svc):
+        client = clients.get(who) or clients.setdefault(who, signed_in(app, passwords, who))
+        response = client.get(path)
+        assert response.status_code == 200, (who, path, response.status_code)
+        text = visible(response.get_data(as_text=True))
+        account_page = any(path.startswith(p) for p in ACCOUNT_PAGES)
+        raw = raw_in(text, codes, set() if account_page else usernames)
+        if raw:
+            problems.append(f"{who} {path}: {sorted(set(raw))}")
+    assert not problems, "raw keys shown:\n" + "\n".join(problems)
+
+
+def test_the_detector_finds_what_it_looks_for(svc):
+    codes = {"security_officer", "disclosure_prefilled"}
+    assert raw_in("担当: security_officer", codes, set()) == ["security_officer"]
+    assert raw_in("間隔 P12M", codes, set()) == ["P12M"]
+    assert raw_in("by fa.officer", codes, {"fa.officer"}) == ["fa.officer"]
+    assert not raw_in("佐藤 花子 fa.officer@example.jp", codes, {"fa.officer"})
+    assert not raw_in("RS-2026-00001 PD-2026-00009", codes, set())
