@@ -56,9 +56,17 @@ def _csv_text(value) -> str:
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value)
-    # a cell starting with = + - @ would be read as a formula by a spreadsheet (CSV injection)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+    return _guarded(str(value))
+
+
+# A cell starting with one of these is read as a formula by a spreadsheet (CSV / formula injection, OWASP): = + -
+# @, and tab or carriage return before them (Excel skips them). Such text gets a leading apostrophe, which a
+# spreadsheet shows as text; numbers written as text (-5, +81) stay as they are.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _guarded(text: str) -> str:
+    return "'" + text if text[:1] in FORMULA_STARTS and not _is_number(text) else text
 
 
 def _is_number(text: str) -> bool:
@@ -84,7 +92,8 @@ def xlsx_stream(title: str, header: list[str], rows: Iterable[Iterable]) -> Iter
         heads.append(head)
     sheet.append(heads)
     for row in rows:
-        # openpyxl writes strings as strings (never formulas) only if they do not start with "="
+        # openpyxl writes a string starting with "=" as a formula, and Excel makes one of + - @ once the cell
+        # is edited or the sheet saved as CSV: guarded like the CSV
         sheet.append([_xlsx_value(cell(v)) for v in row])
     with tempfile.TemporaryFile() as out:
         workbook.save(out)
@@ -94,9 +103,7 @@ def xlsx_stream(title: str, header: list[str], rows: Iterable[Iterable]) -> Iter
 
 
 def _xlsx_value(value):
-    if isinstance(value, str) and value.startswith("="):
-        return "'" + value
-    return value
+    return _guarded(value) if isinstance(value, str) else value
 
 
 def _sheet_title(title: str) -> str:
