@@ -25,7 +25,7 @@ from ..cases.forms import expanded_schema
 from ..erad import export as erad_export
 from ..erad import roster_import
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
-from ..models import Call, Case, WorkItem
+from ..models import Call, Case, CaseParty, Organization, WorkItem
 from . import labels
 from .blueprint import bp, services
 from .errors import message_for
@@ -68,6 +68,17 @@ def _schema(session, case: Case, item: WorkItem) -> dict:
     return roster_import.member_schema(expanded_schema(session, case, item.form) or {})
 
 
+def _draft_and_partners(session, case: Case, item: WorkItem) -> tuple[dict, list[roster_import.PartnerTeam]]:
+    """The roster task's data as its form shows it, and the partners whose teams a file may fill: those of the
+    draft and the case's partner institutions."""
+    data = queries.task_form(session, current_user.actor, item.task_id, labels.lang())["data"]
+    parties = session.execute(select(Organization.id, Organization.name, Organization.name_en, Organization.code)
+                              .join(CaseParty, CaseParty.organization_id == Organization.id)
+                              .where(CaseParty.case_id == case.id, CaseParty.role == "partner")
+                              .order_by(Organization.id)).all()
+    return data, roster_import.partner_teams(data.get("roster"), [tuple(p) for p in parties])
+
+
 @bp.route("/cases/<int:case_id>/roster-import", methods=["GET", "POST"])
 @login_required
 def roster_import_page(case_id: int):
@@ -84,13 +95,16 @@ def roster_import_page(case_id: int):
                 error = _("The file is larger than %(mb)d MB.", mb=MAX_FILE_BYTES // (1024 * 1024))
             else:
                 try:
+                    _data, partners = _draft_and_partners(session, case, item)
                     preview = roster_import.parse(upload.filename, content,
-                                                  expanded_schema(session, case, item.form) or {})
+                                                  expanded_schema(session, case, item.form) or {}, partners)
                 except InvalidRequest as exc:
                     error = message_for(exc)
         status = 422 if error else 200
         return render_template("roster_import.html", case=case, item=item, preview=preview, error=error,
                                members_json=json.dumps(preview.valid_members, ensure_ascii=False) if preview else "",
+                               partners_json=json.dumps(preview.partner_members, ensure_ascii=False)
+                               if preview else "",
                                member_roles=labels.MEMBER_ROLES), status
 
 
@@ -100,24 +114,34 @@ def roster_import_apply(case_id: int):
     actor = current_user.actor
     with services().db.reader() as session:
         case, item = _roster_task(session, case_id)
-        schema = _schema(session, case, item)
+        roster_schema = expanded_schema(session, case, item.form) or {}
+        schema = roster_import.member_schema(roster_schema)
+        partner_schema = roster_import.partner_member_schema(roster_schema)
         try:
-            members = json.loads(request.form.get("members") or "null")
+            members = json.loads(request.form.get("members") or "[]")
+            partner_members = json.loads(request.form.get("partners") or "{}")
         except ValueError:
-            members = None
-        if (not isinstance(members, list) or not members or len(members) > roster_import.MAX_ROWS
-                or not all(isinstance(m, dict) and not roster_import.check_member(schema, m) for m in members)):
+            members = partner_members = None
+        data, teams = _draft_and_partners(session, case, item)
+        keys = {team.key for team in teams}
+
+        def good(team: list, member_schema: dict | None) -> bool:
+            return (isinstance(team, list) and len(team) <= roster_import.MAX_ROWS and member_schema is not None
+                    and all(isinstance(m, dict) and not roster_import.check_member(member_schema, m) for m in team))
+
+        if (not good(members, schema) or not isinstance(partner_members, dict) or not (members or partner_members)
+                or not all(key in keys and team and good(team, partner_schema)
+                           for key, team in partner_members.items())):
             flash(_("Nothing was imported: read the file again."), "error")
             return redirect(url_for("web.roster_import_page", case_id=case.id))
-        data = queries.task_form(session, actor, item.task_id, labels.lang())["data"]
         task_id = item.task_id
     roster = dict(data.get("roster") or {}) if isinstance(data.get("roster"), dict) else {}
-    roster["members"] = members
+    roster = roster_import.fill(roster, members, partner_members, teams)
     try:
         commands.save_draft(services(), actor, task_id, {**data, "roster": roster})
     except (Conflict, Forbidden) as exc:
         flash(message_for(exc), "error")
         return redirect(url_for("web.roster_import_page", case_id=case_id))
-    flash(_("Team members put into the roster draft: %(num)d. Check the form and submit it.", num=len(members)),
-          "success")
+    flash(_("Team members put into the roster draft: %(num)d. Check the form and submit it.",
+            num=len(members) + sum(len(team) for team in partner_members.values())), "success")
     return redirect(url_for("web.task", task_id=task_id))
