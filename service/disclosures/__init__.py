@@ -87,6 +87,42 @@ def _profile_schema(session: Session) -> dict:
     return schema
 
 
+DISCLOSURE_UI = "disclosure.uischema.json"
+
+
+def profile_form(session: Session, lang: str) -> tuple[dict, dict]:
+    """The profile as the disclosure form people fill in: (schema, UI schema) in `lang`, reference lists
+    expanded, without the certification (which belongs to one case)."""
+    from ..forms import references
+    from ..forms.schema import expand_references, localize, localize_ui
+
+    schema = localize(expand_references(_profile_schema(session), references.provider(session), lang), lang)
+    version = latest_published(session)
+    ui = copy.deepcopy(form_json(session, version.id, DISCLOSURE_UI) or {}) if version is not None else {}
+    part = ui.get("disclosure") if isinstance(ui.get("disclosure"), dict) else {}
+    for key in CASE_ONLY:
+        part.pop(key, None)
+        if isinstance(part.get("ui:order"), list):
+            part["ui:order"] = [k for k in part["ui:order"] if k != key]
+    return schema, localize_ui(ui, lang)
+
+
+def section_titles(schema: dict, sections: list[str]) -> list[str]:
+    """The profile's sections (top-level keys) by their titles in the form."""
+    props = ((schema.get("properties") or {}).get("disclosure") or {}).get("properties") or {}
+    return [str((props.get(key) or {}).get("title") or key) for key in sections]
+
+
+def _section_names(session: Session, sections: list[str]) -> list[str]:
+    """Sections by their Japanese titles (for notifications, which are stored as written)."""
+    from ..forms.schema import localize
+
+    try:
+        return section_titles(localize(_profile_schema(session), "ja"), sections)
+    except InvalidRequest:
+        return list(sections)
+
+
 def validate_profile(session: Session, data) -> dict:
     if not isinstance(data, dict):
         raise ValidationFailed([{"pointer": "", "message": "a profile is a JSON object", "keyword": "type"}])
@@ -217,8 +253,9 @@ def _follow_up_on_cases(session: Session, actor: Actor, user_id: int, version: i
         notify(session, user_ids=officers, kind="follow_up",
                title=f"{case.reference}: 申告内容の変更（{certification.member_id} "
                      f"{user.display_name or user.username}）",
-               body=f"Disclosure profile changed: {', '.join(changes)}. A follow-up starts as soon as the case "
-                    "waits for one.", case_id=case.id, url=f"/cases/{case.id}",
+               body=f"申告内容が変更されました（{'、'.join(_section_names(session, changes))}）。"
+                    "案件がフォローアップを受け付ける段階になり次第、フォローアップが始まります。",
+               case_id=case.id, url=f"/cases/{case.id}",
                dedupe_key=f"disclosure_changed:{request.id}")
         started.append(case.id)
     return started

@@ -3,7 +3,7 @@
 | route | permission |
 | --- | --- |
 | GET  /disclosure                    | signed in: the user's own disclosure profile and its certifications |
-| POST /disclosure                    | signed in: save the own profile (JSON of the disclosure form, validated) |
+| POST /disclosure                    | signed in: save the own profile (the disclosure form's data, validated) |
 | POST /disclosure/consents/<case_id> | on that case's team: consent to (or withdraw from) the office's pre-fill |
 | GET  /disclosure/<user_id>          | the researcher, or a security officer of an institution they belong to |
 | GET  /screening/cases/<case_id>     | full view of the case: subjects, hits with their evidence, decisions |
@@ -19,10 +19,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import disclosures
+from ..api.problems import problem
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..input_guard import parse_text
 from ..screening import procedure
 from ..screening.sources import SOURCES
+from . import labels
+from .problems import field_errors, json_problem
+from .render import describe
 
 bp = Blueprint("screening_pages", __name__, template_folder="templates")
 
@@ -32,16 +36,20 @@ def services():
 
 
 def _profile_page(user_id: int, *, text: str | None = None, errors=None, status: int = 200):
+    """The profile as the disclosure form (its owner edits it; a security officer reads it, labelled)."""
     with services().db.reader() as session:
         try:
             view = disclosures.get_profile(session, current_user.actor, user_id)
         except NotFound:
             abort(404)
         data = view.profile.data if view.profile else {}
-        body = text if text is not None else json.dumps(data, ensure_ascii=False, indent=2)
+        schema, ui_schema = disclosures.profile_form(session, labels.lang())
         consents = disclosures.my_consents(session, current_user.actor) if view.may_edit else []
-        return render_template("screening/disclosure.html", view=view, text=body, errors=errors or [],
-                               sections=sorted(data), consents=consents), status
+        return render_template(
+            "screening/disclosure.html", view=view, errors=errors or [], consents=consents,
+            sections=disclosures.section_titles(schema, sorted(data)), schema=schema, ui_schema=ui_schema,
+            data={"disclosure": data}, shown=describe(schema, {"disclosure": data}) if data else None,
+        ), status
 
 
 @bp.get("/disclosure")
@@ -53,30 +61,57 @@ def my_disclosure():
 @bp.post("/disclosure")
 @login_required
 def save_my_disclosure():
+    """The form (form.js) sends {"data": {"disclosure": {...}}, "expected_version": n} and gets {next_url} or a
+    problem with field errors; a plain form post with the profile as JSON text (`profile`) still works."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict):
+        data = (body.get("data") or {}).get("disclosure") if isinstance(body.get("data"), dict) else None
+        expected = body.get("expected_version")
+        if not isinstance(data, dict) or (expected is not None and (isinstance(expected, bool)
+                                                                      or not isinstance(expected, int))):
+            return problem(400, _("Invalid request"), _("Send the form data as {\"data\": {...}}."))
+        try:
+            result = disclosures.save_profile(services(), current_user.actor, current_user.actor.user_id,
+                                              _nested(data), expected)
+        except (ValidationFailed, Conflict) as exc:
+            return json_problem(exc)
+        _saved(result)
+        return {"next_url": url_for("screening_pages.my_disclosure")}
     text = request.form.get("profile", "")
     try:
         data = parse_text(text or "{}")  # strict JSON, no NUL or lone surrogates (service/input_guard.py)
     except ValueError as exc:
         flash(_("That is not valid JSON: %(error)s", error=str(exc)), "error")
-        return _profile_page(current_user.actor.user_id, text=text, status=422)
+        return _profile_page(current_user.actor.user_id, status=422)
     expected = request.form.get("expected_version", type=int)
     try:
         result = disclosures.save_profile(services(), current_user.actor, current_user.actor.user_id, data, expected)
     except ValidationFailed as exc:
         flash(_("Please correct the marked fields."), "error")
-        return _profile_page(current_user.actor.user_id, text=text, errors=exc.errors, status=422)
+        return _profile_page(current_user.actor.user_id, errors=field_errors(exc.errors), status=422)
     except Conflict:
         flash(_("Your profile changed meanwhile (another window?): reload it and try again."), "warning")
-        return _profile_page(current_user.actor.user_id, text=text, status=409)
+        return _profile_page(current_user.actor.user_id, status=409)
+    _saved(result)
+    return redirect(url_for("screening_pages.my_disclosure"))
+
+
+def _nested(data: dict) -> dict:
+    """The form's data, checked like any JSON the service accepts (no NUL, no lone surrogates, bounded)."""
+    return parse_text(json.dumps(data, ensure_ascii=False))
+
+
+def _saved(result) -> None:
     if not result.changed_sections:
         flash(_("Nothing changed."), "info")
-    else:
-        flash(_("Profile saved (version %(version)d). Changed: %(sections)s.", version=result.profile.version,
-                sections=", ".join(result.changed_sections)), "success")
-        started = len(result.follow_up_case_ids) + len(result.pending_case_ids)
-        if started:
-            flash(_("Your active cases (%(count)d) will follow up on the change.", count=started), "info")
-    return redirect(url_for("screening_pages.my_disclosure"))
+        return
+    with services().db.reader() as session:
+        schema, _ui = disclosures.profile_form(session, labels.lang())
+    flash(_("Profile saved (version %(version)d). Changed: %(sections)s.", version=result.profile.version,
+            sections="、".join(disclosures.section_titles(schema, result.changed_sections))), "success")
+    started = len(result.follow_up_case_ids) + len(result.pending_case_ids)
+    if started:
+        flash(_("Your active cases (%(count)d) will follow up on the change.", count=started), "info")
 
 
 @bp.post("/disclosure/consents/<int:case_id>")

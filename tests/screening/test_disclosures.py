@@ -147,7 +147,7 @@ def test_the_disclosure_page(app, svc, world, driver):
     html = browser.get("/disclosure?lang=en").get_data(as_text=True)
     assert "Disclosure profile" in html and driver.case(case_id).reference in html
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    version = re.search(r'name="expected_version" value="(\d+)"', html).group(1)
+    version = re.search(r'data-expected-version="(\d+)"', html).group(1)
     broken = browser.post("/disclosure?lang=en", data={"csrf_token": token, "expected_version": version,
                                                        "profile": '{"identity": {}}'})
     assert broken.status_code == 422 and "/disclosure/identity" in broken.get_data(as_text=True)

@@ -59,7 +59,21 @@ def vocabulary(svc) -> set[str]:
                       for m in re.finditer(r"^\s*([a-z_][a-z0-9_]*)\s*=[^=]", path.read_text(), re.M)}
         codes.update(set(found.elements) - data_names)
         codes.update(found.process_files)
+    # the disclosure form's field names (the profile page shows them by their labels)
+    codes.update(_property_names(json.loads((ROOT / "forms" / "disclosure.schema.json").read_text())))
     return {c for c in codes if "_" in c}
+
+
+def _property_names(node) -> set[str]:
+    found = set()
+    if isinstance(node, dict):
+        found.update(k for k in (node.get("properties") or {}) if isinstance(k, str))
+        for value in node.values():
+            found |= _property_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _property_names(value)
+    return found
 
 
 def raw_in(text: str, codes: set[str], usernames: set[str]) -> list[str]:
@@ -127,3 +141,35 @@ def test_the_detector_finds_what_it_looks_for(svc):
     assert raw_in("by fa.officer", codes, {"fa.officer"}) == ["fa.officer"]
     assert not raw_in("佐藤 花子 fa.officer@example.jp", codes, {"fa.officer"})
     assert not raw_in("RS-2026-00001 PD-2026-00009", codes, set())
+
+
+def test_the_disclosure_profile_is_the_disclosure_form_and_a_labelled_read_only_view(demo_app, svc):
+    app, passwords = demo_app
+    researcher = signed_in(app, passwords, "a.researcher")
+    page = researcher.get("/disclosure").get_data(as_text=True)
+    schema = json.loads(re.search(r'id="tejun-form-schema">(.*?)</script>', page, re.S).group(1))
+    data = json.loads(re.search(r'id="tejun-form-data">(.*?)</script>', page, re.S).group(1))
+    props = schema["properties"]["disclosure"]["properties"]
+    assert "certification" not in props and "identity" in props  # the case's certification is not the profile's
+    assert data["disclosure"]["identity"]["name"] == "伊藤 直樹"
+    assert "<textarea" not in page and 'id="consents"' in page  # no JSON text area; the consent section stays
+    version = int(re.search(r'data-expected-version="(\d+)"', page).group(1))
+    token = csrf(page)
+    headers = {"X-CSRFToken": token, "Accept": "application/json, application/problem+json"}
+    missing = json.loads(json.dumps(data))
+    missing["disclosure"]["identity"]["name"] = ""
+    refused = researcher.post("/disclosure", json={"data": missing, "expected_version": version}, headers=headers)
+    assert refused.status_code == 422
+    assert any(e["pointer"].startswith("/disclosure/identity") for e in refused.get_json()["errors"])
+    changed = json.loads(json.dumps(data))
+    changed["disclosure"]["identity"]["affiliation"] = "東都大学 理学部"
+    saved = researcher.post("/disclosure", json={"data": changed, "expected_version": version}, headers=headers)
+    assert saved.status_code == 200 and saved.get_json()["next_url"] == "/disclosure"
+    with svc.db.reader() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "a.researcher"))
+    stale = researcher.post("/disclosure", json={"data": changed, "expected_version": version}, headers=headers)
+    assert stale.status_code in (200, 409)  # unchanged data is "nothing changed"; a stale version never saves
+    officer = signed_in(app, passwords, "a.security").get(f"/disclosure/{user_id}").get_data(as_text=True)
+    text = visible(officer)
+    assert "東都大学 理学部" in text and "氏名" in text and "tejun-form-schema" not in officer
+    assert "identity" not in text and "{" not in text.split("プロフィール", 1)[1]
