@@ -223,7 +223,12 @@ class CaseTeam(MethodView):
     @blp.response(200, TeamSchema, example=TEAM_EXAMPLE)
     def get(self, case_id):
         """The team roster as the caller may see it (one roster, not paged): all of it (full view), a partner
-        institution its own team, nothing for others who see the case"""
+        institution its own team, nothing for others who see the case
+
+        One object, not a paged list, on purpose: the team is one document, the roster the institution submitted
+        as a whole (lead team and partner teams together, read from the case's workflow in one piece), so
+        paging it would save the server no work, and pages fetched while the roster is revised could mix two
+        versions of it. A project team is tens of people (a roster file imports at most 500 rows)."""
         with services().db.reader() as session:
             case, scope = _scoped(session, case_id)
             flow = queries.restore(session, case, services().settings.script_time_limit)
