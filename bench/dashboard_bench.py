@@ -3,6 +3,9 @@
     .venv/bin/python bench/dashboard_bench.py                       # PostgreSQL, 100,000 cases
     .venv/bin/python bench/dashboard_bench.py --cases 5000          # smaller
     .venv/bin/python bench/dashboard_bench.py --database-url sqlite # a temporary SQLite file instead
+    .venv/bin/python bench/dashboard_bench.py --keep                # keep the schema (its name is printed)
+    .venv/bin/python bench/dashboard_bench.py --schema tejun_perf_dash_1a2b3c4d  # measure a kept one again
+                                                                    # (migrated to head first)
 
 Works in a PostgreSQL schema of its own (`tejun_perf_dash_<random>` in `--database-url`, created by the
 migrations, dropped at the end; see bench/perf_bench.py's `Target`) and bulk-writes (COPY) a world shaped like
@@ -32,13 +35,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import perf_bench  # noqa: E402
 from perf_bench import Target, _bulk, loop_model  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from service import clock  # noqa: E402
 from service.audit.hashing import dumps as canonical_json  # noqa: E402
 from service.auth.actor import Actor, Grant  # noqa: E402
-from service.dashboards import TABLES, Filters  # noqa: E402
+from service.dashboards import TABLES, Filters, read_model  # noqa: E402
 from service.models import (  # noqa: E402
     Call,
     Case,
@@ -183,6 +187,9 @@ def generate(target: Target, n_cases: int, seed: int = 19) -> dict:
 
     n_events = _bulk(target, Event.__table__, events())
     with unit_of_work(target.svc) as session:
+        # the read model each step writes (service/dashboards/read_model.py), derived as the migration does
+        figures = read_model.rebuild(session)
+    with unit_of_work(target.svc) as session:
         snapshot = ScreeningSnapshot(source="us_csl", label="bench", list_date=now.date(), file_name="b.csv",
                                      checksum="0" * 64, imported_by_name="bench", imported_at=now)
         session.add(snapshot)
@@ -206,13 +213,39 @@ def generate(target: Target, n_cases: int, seed: int = 19) -> dict:
         "decision": rng.choice([None, "confirmed_match", "false_positive"])} for c in hit_cases))
     if pg:
         with target.admin.connect() as conn:
-            for table in ("cases", "work_items", "events", "screening_hits", "screening_subjects", "case_parties"):
+            for table in ("cases", "work_items", "events", "screening_hits", "screening_subjects", "case_parties",
+                          "case_milestones", "case_measures"):
                 conn.execute(text(f'VACUUM ANALYZE "{target.schema}".{table}'))
     else:
         with target.svc.db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-    return {"cases": len(case_ids), "events": n_events, "institutions": n_inst, "funding_agencies": n_fa,
+    return {"cases": len(case_ids), "events": n_events, **figures, "institutions": n_inst, "funding_agencies": n_fa,
             "generate_seconds": round(time.perf_counter() - started, 1), "fa": fa_ids[0], "inst": inst_ids[0]}
+
+
+class KeptTarget(Target):
+    """A schema an earlier `--keep` run generated, migrated to head (new tables and indexes) and measured again."""
+
+    def __init__(self, database_url: str, workdir: Path, schema: str):
+        self.workdir, self.schema = workdir, schema
+        self.admin = perf_bench.create_engine(database_url, isolation_level="AUTOCOMMIT")
+        joiner = "&" if "?" in database_url else "?"
+        self.url = f"{database_url}{joiner}options=-csearch_path%3D{schema}"
+        perf_bench.upgrade(self.url)
+        self.settings = perf_bench.Settings.from_env(instance_path=workdir, database_url=self.url,
+                                                     secret_key=uuid.uuid4().hex, upload_dir=workdir / "uploads")
+        self.svc = perf_bench.Services.from_settings(self.settings)
+
+    def drop(self) -> None:
+        self.svc.db.dispose()
+        self.admin.dispose()
+
+    def made(self) -> dict:
+        with self.svc.db.reader() as session:
+            codes = dict(session.execute(select(Organization.code, Organization.id)
+                                         .where(Organization.code.in_(["d-fa0", "d-inst0"]))).all())
+            cases = session.scalar(select(text("count(*)")).select_from(Case))
+        return {"cases": cases, "fa": codes["d-fa0"], "inst": codes["d-inst0"]}
 
 
 def measure(target: Target, made: dict, repeat: int, explain: bool) -> dict:
@@ -255,14 +288,21 @@ def main(argv=None) -> dict:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the generated PostgreSQL schema")
+    parser.add_argument("--schema", help="measure a schema kept by --keep instead of generating one")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        target = Target(args.database_url, Path(tmp), "dash")
+        target = KeptTarget(args.database_url, Path(tmp), args.schema) if args.schema else \
+            Target(args.database_url, Path(tmp), "dash")
         try:
-            made = generate(target, args.cases)
+            made = target.made() if args.schema else generate(target, args.cases)
             results = measure(target, made, args.repeat, args.explain)
         finally:
-            target.drop()
+            if args.keep and not args.schema and target.is_postgres:
+                print(f"kept schema: {target.schema}", file=sys.stderr)
+                target.svc.db.dispose()
+            else:
+                target.drop()
     made.pop("fa"), made.pop("inst")
     out = {"data": made, "median_ms": {k: v for k, v in results.items() if k != "plans"}}
     print(json.dumps(out, ensure_ascii=False, indent=1))

@@ -6,7 +6,9 @@
   there (service/disclosures.starting_disclosure; computed for the viewer, never stored in the case);
 * a screening-results form is submitted: refused while automated hits wait for review;
 * a disclosure form is submitted: the certification is recorded for the case, and the researcher's profile
-  follows what they declared (changes start follow-ups on their other active cases).
+  follows what they declared (changes start follow-ups on their other active cases);
+* a task was completed (its event recorded): the dashboards' figures of the case follow
+  (service/dashboards/read_model.py).
 """
 
 from __future__ import annotations
@@ -47,3 +49,11 @@ def before_task_completed(session: Session, case: Case, item: WorkItem, flow, ac
 
     check_screening_submission(session, case, item, data)
     record_disclosure_certification(session, case, item, flow, actor, data)
+
+
+def on_task_completed(session: Session, case: Case, event: dict) -> None:
+    """A `task_completed` event was just recorded (its fields): the dashboards' figures of the case follow it in
+    the same transaction (service/dashboards/read_model.py; not workflow state, a replay never touches them)."""
+    from .dashboards.read_model import follow_event
+
+    follow_event(session, event)

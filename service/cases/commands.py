@@ -22,7 +22,7 @@ from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
 from ..models import Call, Case, CaseParty, Event, Membership, Organization, User, WorkItem
 from ..notifications import notify_assigned
 from ..services import Services
-from ..task_hooks import before_task_completed
+from ..task_hooks import before_task_completed, on_task_completed
 from ..unit_of_work import unit_of_work
 from . import messages as case_messages
 from . import submissions
@@ -186,8 +186,9 @@ def complete_task(
         clean = validate_submission(session, case, item, data, actor.locale)
         change = CaseChange.of(session, svc, case, actor)
         before_task_completed(session, case, item, change.flow, actor, clean)  # screening gate, certification
-        change.record("task_completed", task_id=item.task_id, element_id=item.element_id,
-                      data=_with_instance(change.flow, item, clean))
+        completed = change.record("task_completed", task_id=item.task_id, element_id=item.element_id,
+                                  data=_with_instance(change.flow, item, clean))
+        on_task_completed(session, case, completed)  # the dashboards' figures of the case
 
         submits: list[str] = []
 

@@ -12,7 +12,10 @@ code (a measure code, a month). Scope, the one rule of `service.auth.permissions
 * overdue tasks: the open tasks of the cases seen in FULL, plus (PART view) the tasks routed to the viewer's
   own organization in a case it is a party to.
 
-Where the numbers come from (as tejun stores cases today; the shipped procedure's element ids, bpmn/):
+Where the numbers come from (as tejun stores cases today; the shipped procedure's element ids, bpmn/). The
+figures read from `task_completed` events (review rounds, submission and decision, measures requested and
+planned) are kept per case in the read model `case_milestones` / `case_measures` (`read_model`, written with
+each step; at 100,000 cases reading the JSON of half a million events took seconds per table):
 
 * stage, status, outcome, risk level: the `cases` row (copied from the workflow at every step);
 * review rounds: `task_completed` events of `review_submission` (one per FA review round) per case;
@@ -39,26 +42,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import JSON, and_, case, column, distinct, exists, false, func, or_, select, true, union_all
+from sqlalchemy import JSON, and_, case, column, distinct, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .. import clock
 from ..auth.actor import Actor
 from ..auth.permissions import PART_ROLES, full_view_clause, visible_cases_clause
 from ..errors import N_
-from ..models import Call, Case, CaseParty, Event, MitigationMeasure, Organization, Program, ScreeningHit, WorkItem
+from ..models import (
+    Call,
+    Case,
+    CaseMeasure,
+    CaseMilestones,
+    CaseParty,
+    Event,
+    MitigationMeasure,
+    Organization,
+    Program,
+    ScreeningHit,
+    WorkItem,
+)
 from .filters import Filters
 
 ACCEPTED = ("accepted", "closed")
 FOLLOW_UP_DAYS = 90
-# the shipped procedure's steps the tables read (bpmn/; docs/procedure.md §4)
-SUBMISSION = "institutional_approval"
-REVIEW = "review_submission"
-DECISION = "approve_review_outcome"
-PLAN_SOURCES = (("plan_mitigation", ("mitigation_plan", "measures")),
-                ("plan_additional_mitigation", ("additional_mitigation", "measures")))
-REQUEST_SOURCES = (("review_submission", ("fa_review", "requested_measures")),
-                   ("fa_confirm_follow_up", ("follow_up_confirmation", "requested_measures")))
+# the shipped procedure's steps the tables read (bpmn/; docs/procedure.md §4); the others: read_model
 FOLLOW_UP_REPORT = ("follow_up_report", ("follow_up_report", "measures_status"))
 
 
@@ -177,12 +185,12 @@ def _completed(element_id: str):
 
 
 def review_rounds(session: Session, actor: Actor, filters: Filters) -> Table:
-    per_case = (select(Event.case_id, func.count().label("rounds")).join(Case, Case.id == Event.case_id)
-                .where(_completed(REVIEW), *_scoped(actor, filters, full=True))
-                .group_by(Event.case_id).subquery())
+    rounds = CaseMilestones.review_rounds
     n = func.count().label("n")
-    rows = session.execute(select(per_case.c.rounds, n).group_by(per_case.c.rounds)
-                           .order_by(per_case.c.rounds)).all()
+    rows = session.execute(
+        select(rounds, n).select_from(CaseMilestones).join(Case, Case.id == CaseMilestones.case_id)
+        .where(rounds > 0, *_scoped(actor, filters, full=True)).group_by(rounds).order_by(rounds)
+    ).all()
     return Table("review_rounds", N_("FA review rounds per case"), [
         Column("rounds", N_("Review rounds"), "number"), Column("cases", N_("Cases"), "number"),
     ], [tuple(r) for r in rows], chart="bar", label_keys=("rounds",), value_keys=("cases",),
@@ -196,20 +204,14 @@ def _days(session: Session, later, earlier):
 
 
 def decision_time(session: Session, actor: Actor, filters: Filters) -> Table:
-    approve = Event.data[(SUBMISSION, "decision")].as_string() == "approve"
-    submitted = (select(Event.case_id, func.min(Event.at).label("at"))
-                 .where(_completed(SUBMISSION), approve).group_by(Event.case_id).subquery())
-    signed = Event.data[("fa_outcome_approval", "approved")].as_boolean() == true()
-    decided = (select(Event.case_id, func.min(Event.at).label("at"))
-               .where(_completed(DECISION), signed).group_by(Event.case_id).subquery())
-    days = _days(session, decided.c.at, submitted.c.at)
+    days = _days(session, CaseMilestones.decided_at, CaseMilestones.submitted_at)
     outcome = func.coalesce(Case.outcome, "")
     spans = (select(outcome.label("outcome"), days.label("days"),
                     func.row_number().over(partition_by=outcome, order_by=days).label("rn"),
                     func.count().over(partition_by=outcome).label("n"))
-             .select_from(Case).join(submitted, submitted.c.case_id == Case.id)
-             .join(decided, decided.c.case_id == Case.id)
-             .where(*_scoped(actor, filters, full=True)).subquery())
+             .select_from(CaseMilestones).join(Case, Case.id == CaseMilestones.case_id)
+             .where(CaseMilestones.submitted_at.is_not(None), CaseMilestones.decided_at.is_not(None),
+                    *_scoped(actor, filters, full=True)).subquery())
 
     def pct(p: float):
         return func.min(case((spans.c.rn >= p * spans.c.n, spans.c.days)))
@@ -237,28 +239,20 @@ def _elements(session: Session, path: tuple[str, ...]):
     return func.json_each(Event.data, "$." + ".".join(path)).table_valued(column("value", JSON))
 
 
-def _measure_rows(session: Session, sources, where: list, with_detail: bool = False):
-    """(case_id, code[, target, owner, due_date, at]) for every measure in the events of `sources`."""
-    selects = []
-    for element_id, path in sources:
-        item = _elements(session, path).alias(f"m_{element_id}")
-        cols = [Event.case_id.label("case_id"), item.c.value["measure"].as_string().label("code")]
-        if with_detail:
-            cols += [item.c.value["target"].as_string().label("target"),
-                     item.c.value["owner"].as_string().label("owner"),
-                     item.c.value["due_date"].as_string().label("due_date"), Event.at.label("at")]
-        selects.append(select(*cols).select_from(Event).join(item, true()).join(Case, Case.id == Event.case_id)
-                       .where(_completed(element_id), *where))
-    return union_all(*selects).subquery()
+def _measure_rows(kind: str, where: list):
+    """(case_id, code, target, owner, due_date, at) of every measure of `kind` (read model) in scope."""
+    return (select(CaseMeasure.case_id, CaseMeasure.code, CaseMeasure.target, CaseMeasure.owner,
+                   CaseMeasure.due_date, CaseMeasure.at)
+            .join(Case, Case.id == CaseMeasure.case_id).where(CaseMeasure.kind == kind, *where).subquery())
 
 
 def measures(session: Session, actor: Actor, filters: Filters) -> Table:
     scope = _scoped(actor, filters, full=True)
-    requested = _measure_rows(session, REQUEST_SOURCES, scope)
+    requested = _measure_rows("requested", scope)
     asked = {code: (times, cases) for code, times, cases in session.execute(
         select(requested.c.code, func.count(), func.count(distinct(requested.c.case_id)))
         .group_by(requested.c.code))}
-    planned = _measure_rows(session, PLAN_SOURCES, [*scope, Case.outcome.in_(ACCEPTED)], with_detail=True)
+    planned = _measure_rows("planned", [*scope, Case.outcome.in_(ACCEPTED)])
     one_each = (select(planned.c.case_id, planned.c.code, func.coalesce(planned.c.target, "").label("target"))
                 .distinct().subquery())
     agreed = {code: (count, cases) for code, count, cases in session.execute(
@@ -278,7 +272,7 @@ def agreed_measures(session: Session, actor: Actor, filters: Filters):
     """Every agreed measure (one row per case, code and target) with its latest reported status: a query for
     exports (rows streamed as the database returns them)."""
     scope = _scoped(actor, filters, full=True)
-    planned = _measure_rows(session, PLAN_SOURCES, [*scope, Case.outcome.in_(ACCEPTED)], with_detail=True)
+    planned = _measure_rows("planned", [*scope, Case.outcome.in_(ACCEPTED)])
     target = func.coalesce(planned.c.target, "")
     agreed = (select(planned.c.case_id, planned.c.code, target.label("target"), func.max(planned.c.owner)
                      .label("owner"), func.max(planned.c.due_date).label("due_date"),

@@ -5,6 +5,7 @@ from .attachment import Attachment, AttachmentShare
 from .audit import AuditAnchor
 from .base import Base
 from .case import Case, CaseMember, CaseParty, CaseState
+from .case_figures import CaseMeasure, CaseMilestones
 from .disclosure import DisclosureCertification, DisclosureConsent, DisclosureProfile
 from .event import Event, EventStream
 from .followup import PendingFollowUp
@@ -31,7 +32,9 @@ __all__ = [
     "Base",
     "Call",
     "Case",
+    "CaseMeasure",
     "CaseMember",
+    "CaseMilestones",
     "CaseParty",
     "CaseState",
     "Event",
