@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from ..designer.store import form_json
 from ..errors import ValidationFailed
 from ..forms import references
-from ..forms.schema import expand_references, validate
+from ..forms.schema import expand_references, localize, validate
 from ..models import Case, WorkItem
 
 # (model version, form) -> (expanded schema, the reference lists it was expanded with)
@@ -41,6 +41,12 @@ def expanded_schema(session: Session, case: Case, form: str) -> dict | None:
     expanded = expand_references(schema, recording, "ja")
     _expanded[key] = (expanded, used)
     return expanded
+
+
+def expand_for_page(session: Session, schema: dict, lang: str) -> dict:
+    """A schema as a task page shows it: reference lists filled in as `expanded_schema` fills them (the same
+    lists, the same labels), then its texts in `lang`. The designer's form preview renders this."""
+    return localize(expand_references(schema, references.provider(session), "ja"), lang)
 
 
 def validate_submission(session: Session, case: Case, item: WorkItem, data, locale: str = "ja") -> dict:

@@ -29,6 +29,7 @@ import re
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..api.problems import problem
@@ -39,6 +40,7 @@ from ..designer.store import DEFAULT_SET, ENTRY_PROCESSES, file_kind, version_fi
 from ..designer.validation import KNOWN_ROLES, MAX_FILE_BYTES, PRIORITIES, STAGES, validate_model_files
 from ..engine.loader import ModelError, Problem
 from ..errors import Conflict, InvalidRequest, NotFound, TejunError
+from ..forms.schema import KNOWN_REFERENCE_LISTS
 from . import labels
 from .blueprint import services
 from .errors import message_for
@@ -228,8 +230,68 @@ def edit(version_id: int):
         },
         "texts": editor_texts(),
         "main_file": main,
+        "form_preview_url": url_for("designer.form_preview"),
+        "reference_lists": {name: str(REFERENCE_LIST_NAMES.get(name, name)) for name in sorted(KNOWN_REFERENCE_LISTS)},
+        "builder": builder_texts(),
     }
     return render_template("designer/edit.html", version=row, config=config)
+
+
+REFERENCE_LIST_NAMES = {
+    "technology_areas": _l("Critical technology areas"),
+    "mitigation_catalog": _l("Mitigation measures"),
+    "risk_levels": _l("Risk levels"),
+    "institutions": _l("Research institutions"),
+    "ministries": _l("Ministries"),
+    "funding_agencies": _l("Funding agencies"),
+}
+
+
+def builder_texts() -> dict[str, str]:
+    """The texts of the visual form editor (the fields of a JSON Schema form, kept in sync with its JSON)."""
+    return {
+        "tabFields": _("Fields"), "tabJson": _("JSON (advanced)"), "fieldsOf": _("Fields of"),
+        "root": _("the whole form"), "key": _("Key"), "kind": _("Type"), "titleJa": _("Label (Japanese)"),
+        "titleEn": _("Label (English)"), "required": _("Required"), "choices": _("Choices"),
+        "choicesHint": _("One per line: value | Japanese label | English label"), "reference": _("Reference list"),
+        "showWhen": _("Show only when"), "always": _("(always shown)"), "is": _("is"), "add": _("Add a field"),
+        "remove": _("Remove"), "up": _("Move up"), "down": _("Move down"), "advanced": _("Edited in the JSON view"),
+        "yes": _("Yes"), "no": _("No"), "field": _("Field %(n)s"), "noFields": _("No fields yet."),
+        "kind_text": _("Text"), "kind_textarea": _("Long text"), "kind_integer": _("Whole number"),
+        "kind_number": _("Number"), "kind_boolean": _("Yes / no"), "kind_date": _("Date"),
+        "kind_choice": _("Choice"), "kind_reference": _("Choice from a reference list"),
+        "kind_references": _("Several from a reference list"), "kind_advanced": _("Other (JSON)"),
+        "previewOnly": _("This is a preview: nothing was sent."),
+    }
+
+
+def _preview_schema(body) -> dict:
+    """A form schema as the task page gets it: reference lists filled in (`expand_for_page`, the same expansion
+    as `cases.forms.expanded_schema`), texts in the chosen language."""
+    from ..cases.forms import expand_for_page
+    from ..forms.schema import localize_ui
+
+    if not isinstance(body, dict) or not isinstance(body.get("schema"), dict):
+        raise InvalidRequest(_("Send {\"schema\": {...}}."))
+    lang = body.get("lang") if body.get("lang") in ("ja", "en") else labels.lang()
+    ui = body.get("ui_schema") if isinstance(body.get("ui_schema"), dict) else {}
+    with services().db.reader() as session:
+        schema = expand_for_page(session, body["schema"], lang)
+    return {"schema": schema, "ui_schema": localize_ui(ui, lang)}
+
+
+@bp.post("/forms/preview")
+@login_required
+def form_preview():
+    """{schema, ui_schema, lang} -> the schema and UI schema the task page would render (for the preview)."""
+    from ..forms.schema import SchemaProblem
+
+    try:
+        return _preview_schema(request.get_json(silent=True))
+    except TejunError as exc:
+        return _json_refusal(exc)
+    except SchemaProblem as exc:
+        return problem(422, _("The request could not be processed"), str(exc))
 
 
 def main_file(contents: dict[str, bytes]) -> str | None:

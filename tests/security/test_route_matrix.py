@@ -217,7 +217,7 @@ RULES: dict[str, dict[str, str]] = {
         ("index", "GET"), ("model_set", "GET"), ("version", "GET"), ("file", "GET"), ("diff", "GET"),
         ("edit", "GET"), ("upload", "GET"), ("upload", "POST"), ("validate", "POST"), ("save_draft", "POST"),
         ("publish", "POST"), ("retire", "POST"), ("cases", "GET"), ("preview", "POST"), ("migrate", "POST"),
-        ("job", "GET"), ("job_progress", "GET"))},
+        ("job", "GET"), ("job_progress", "GET"), ("form_preview", "POST"))},
     # single sign-on (registered only when TEJUN_OIDC_ISSUER is set: see
     # test_single_sign_on_routes_have_rules_and_are_public, which builds such an app)
     "sso.start GET": public(),
@@ -482,7 +482,7 @@ def _request(m: Matrix, user: str, endpoint: str, method: str, path: str, params
     token = getattr(client, "csrf", "")
     if method == "POST":
         json_bodies = {"web.submit": {"data": {}}, "web.draft": {"data": {}}, "designer.validate": {"files": {}},
-                       "designer.save_draft": {"files": {}}}
+                       "designer.save_draft": {"files": {}}, "designer.form_preview": {"schema": {}}}
         if endpoint in json_bodies:
             kwargs.update(json=json_bodies[endpoint], headers={"X-CSRFToken": token, "Accept": "application/json"})
             return kwargs

@@ -104,7 +104,9 @@ function Banner({ banner, t, doneUrl, onClose }) {
   );
 }
 
-function TejunForm({ config }) {
+// Also the designer's form preview (src/designer/editor/json.jsx): the very form users get, with no submit URL
+// (submitting there only says it was a preview).
+export function TejunForm({ config }) {
   const { lang, urls, readonly } = config;
   const t = useMemo(() => uiText(lang), [lang]);
   const post = useMemo(() => makePost(config.csrf), [config.csrf]);
@@ -163,6 +165,10 @@ function TejunForm({ config }) {
   }, [t]);
 
   const onSubmit = useCallback(async ({ formData }) => {
+    if (!urls.submit) {
+      setBanner({ kind: 'success', text: config.previewText || t('sent') });
+      return;
+    }
     setBusy(true);
     setBanner(null);
     setExtraErrors(undefined);
@@ -186,7 +192,7 @@ function TejunForm({ config }) {
       setBanner({ kind: 'error', text: t('network') });
     }
     setBusy(false);
-  }, [post, urls, t, handleProblem, config.expectedVersion]);
+  }, [post, urls, t, handleProblem, config.expectedVersion, config.previewText]);
 
   const saveDraft = useCallback(async () => {
     setDraft({ state: 'saving', text: t('savingDraft') });

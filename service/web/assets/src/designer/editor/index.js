@@ -163,6 +163,7 @@ class Workspace {
     this.editors.form?.destroy();
     this.editors.form = createJsonEditor(this.hosts.form, {
       texts: this.texts, lang: this.lang, name: file.name, onChange, pairContent: (name) => this.textOf(name),
+      previewUrl: this.config.form_preview_url, lists: this.config.reference_lists, builder: this.config.builder,
     });
     return this.editors.form;
   }

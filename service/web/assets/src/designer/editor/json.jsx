@@ -3,17 +3,13 @@
 // templates, widgets, language handling). Loaded only when a JSON file is opened.
 import { Component, useMemo } from 'react';
 import { createRoot } from 'react-dom/client';
-import Form from '@rjsf/core';
 import { basicSetup, EditorView } from 'codemirror';
 import { json, jsonParseLinter } from '@codemirror/lang-json';
 import { linter, lintGutter } from '@codemirror/lint';
-import CfWorkerValidator from '../../form/validator.js';
-import { localizeSchema, localizeUiSchema, rjsfTranslator, uiText } from '../../form/i18n.js';
-import { templates } from '../../form/templates.jsx';
-import AttachmentWidget from '../../form/attachment.jsx';
+import { localizeSchema, localizeUiSchema } from '../../form/i18n.js';
+import { TejunForm } from '../../form/index.jsx';
+import { FormBuilder } from './form-builder.jsx';
 import { el } from './dom.js';
-
-const widgets = { attachment: AttachmentWidget };
 
 // forms/<name>.schema.json goes with forms/<name>.uischema.json
 export function pairOf(name) {
@@ -44,35 +40,33 @@ class Boundary extends Component {
   }
 }
 
+// The preview is the task page's own form (TejunForm of form.js: widgets, templates, validator, declarations),
+// given the schema as the task page gets it: the server fills in the reference lists and picks the language
+// (POST previewUrl, the same expansion as service/cases/forms.py), so a choice from a list shows as a list.
 function Preview({ schema, uiSchema, lang, texts, version }) {
-  const validator = useMemo(() => new CfWorkerValidator({ lang }), [lang]);
-  const formContext = useMemo(() => ({
-    t: uiText(lang), lang, uploadUrl: null, csrf: '',
-    post: async () => ({ ok: false, status: 0, payload: { detail: texts.preview } }),
-  }), [lang, texts.preview]);
+  const config = useMemo(() => ({
+    lang, readonly: false, expectedVersion: null, csrf: '', urls: {}, data: undefined, errors: [],
+    schema: localizeSchema(schema, lang), uiSchema: localizeUiSchema(uiSchema || {}, lang),
+    previewText: texts.previewOnly,
+  }), [schema, uiSchema, lang, texts.previewOnly]);
   return (
     <Boundary failed={texts.previewFailed} version={version}>
-      <Form
-        key={version}
-        className="tejun-rjsf"
-        schema={localizeSchema(schema, lang)}
-        uiSchema={localizeUiSchema(uiSchema || {}, lang)}
-        validator={validator}
-        widgets={widgets}
-        templates={templates}
-        translateString={rjsfTranslator(lang)}
-        formContext={formContext}
-        experimental_defaultFormStateBehavior={{ constAsDefaults: 'skipOneOf' }}
-        showErrorList="top"
-        noHtml5Validate
-        onSubmit={() => {}}
-      >
-        <div className="tejun-form-actions">
-          <button type="submit" className="tejun-btn tejun-btn-secondary">{uiText(lang)('submit')}</button>
-        </div>
-      </Form>
+      <TejunForm key={version} config={config} />
     </Boundary>
   );
+}
+
+async function expanded(url, schema, uiSchema, lang) {
+  if (!url) return { schema, uiSchema };
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || '';
+  const res = await fetch(url, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json, application/problem+json', 'X-CSRFToken': csrf },
+    body: JSON.stringify({ schema, ui_schema: uiSchema || {}, lang }),
+  });
+  const payload = await res.json().catch(() => null);
+  if (!res.ok || !payload) throw new Error((payload && payload.detail) || `HTTP ${res.status}`);
+  return { schema: payload.schema, uiSchema: payload.ui_schema };
 }
 
 function parse(text) {
@@ -83,8 +77,38 @@ function parse(text) {
   }
 }
 
-export function createJsonEditor(host, { texts, lang, name, pairContent, onChange }) {
+export function createJsonEditor(host, { texts, lang, name, pairContent, onChange, previewUrl, lists, builder }) {
   const editorHost = el('div', { class: 'tejun-json-code', role: 'region', 'aria-label': name });
+  const isForm = name.endsWith('.schema.json') && builder;
+  const builderHost = el('div', { class: 'tejun-fb-host', id: 'tejun-fb-panel', role: 'tabpanel', 'aria-labelledby': 'tejun-fb-tab-fields' });
+  const tabs = isForm ? el('div', { class: 'tejun-fb-tabs', role: 'tablist', 'aria-label': name }) : null;
+  const tabButton = (id, text, panel) => el('button', { type: 'button', role: 'tab', id, class: 'tejun-fb-tab', 'aria-controls': panel, text });
+  const fieldsTab = isForm ? tabButton('tejun-fb-tab-fields', builder.tabFields, 'tejun-fb-panel') : null;
+  const jsonTab = isForm ? tabButton('tejun-fb-tab-json', builder.tabJson, 'tejun-json-panel') : null;
+  function showTab(which) {
+    if (!isForm) return;
+    const fieldsShown = which === 'fields';
+    fieldsTab.setAttribute('aria-selected', String(fieldsShown));
+    jsonTab.setAttribute('aria-selected', String(!fieldsShown));
+    fieldsTab.tabIndex = fieldsShown ? 0 : -1;
+    jsonTab.tabIndex = fieldsShown ? -1 : 0;
+    builderHost.hidden = !fieldsShown;
+    editorHost.hidden = fieldsShown;
+  }
+  if (isForm) {
+    tabs.append(fieldsTab, jsonTab);
+    fieldsTab.addEventListener('click', () => showTab('fields'));
+    jsonTab.addEventListener('click', () => showTab('json'));
+    tabs.addEventListener('keydown', (event) => {
+      if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+      const next = fieldsTab.getAttribute('aria-selected') === 'true' ? jsonTab : fieldsTab;
+      showTab(next === fieldsTab ? 'fields' : 'json');
+      next.focus();
+    });
+    editorHost.id = 'tejun-json-panel';
+    editorHost.setAttribute('role', 'tabpanel');
+    editorHost.setAttribute('aria-labelledby', 'tejun-fb-tab-json');
+  }
   const langSelect = el('select', { id: 'tejun-preview-lang' },
     el('option', { value: 'ja', text: '日本語' }), el('option', { value: 'en', text: 'English' }));
   langSelect.value = lang;
@@ -95,8 +119,11 @@ export function createJsonEditor(host, { texts, lang, name, pairContent, onChang
       el('h2', { text: texts.preview }),
       el('label', { for: 'tejun-preview-lang', text: texts.previewLang }), langSelect),
     status, formHost);
-  host.replaceChildren(el('div', { class: 'tejun-json-editor' }, editorHost, previewPanel));
+  const left = isForm ? el('div', { class: 'tejun-fb-left' }, tabs, builderHost, editorHost) : editorHost;
+  host.replaceChildren(el('div', { class: 'tejun-json-editor' }, left, previewPanel));
   const root = createRoot(formHost);
+  const builderRoot = isForm ? createRoot(builderHost) : null;
+  showTab('fields');
   let version = 0;
   let timer = null;
   let loading = false;
@@ -119,10 +146,33 @@ export function createJsonEditor(host, { texts, lang, name, pairContent, onChang
       root.render(null);
       return;
     }
-    status.textContent = '';
+    if (builderRoot && !isUi) showBuilder(schema);
     version += 1;
-    formHost.dataset.state = 'ready';
-    root.render(<Preview schema={schema} uiSchema={uiSchema} lang={langSelect.value} texts={texts} version={version} />);
+    const mine = version;
+    const chosen = langSelect.value;
+    formHost.dataset.state = 'loading';
+    expanded(previewUrl, schema, uiSchema, chosen).then((shown) => {
+      if (mine !== version) return; // a newer edit is on its way
+      status.textContent = '';
+      formHost.dataset.state = 'ready';
+      root.render(<Preview schema={shown.schema} uiSchema={shown.uiSchema} lang={chosen} texts={{ ...texts, previewOnly: builder?.previewOnly }} version={mine} />);
+    }).catch((error) => {
+      if (mine !== version) return;
+      status.textContent = `${texts.previewFailed} ${error.message || ''}`;
+      formHost.dataset.state = 'error';
+    });
+  }
+  // the visual editor's change, written into the JSON text (which then re-renders both)
+  function showBuilder(schema) {
+    latestSchema = schema;
+    builderRoot.render(<FormBuilder schema={schema} texts={builder} lists={lists || {}} latest={() => latestSchema}
+      onChange={(next) => replace(next)} />);
+  }
+  let latestSchema = null;
+  function replace(next) {
+    showBuilder(next); // the inputs keep what was typed
+    const text = `${JSON.stringify(next, null, 2)}\n`;
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
   }
   const schedule = () => {
     clearTimeout(timer);
@@ -147,6 +197,7 @@ export function createJsonEditor(host, { texts, lang, name, pairContent, onChang
     ],
   });
 
+  editorHost.tejunText = () => view.state.doc.toString(); // the whole text (CodeMirror draws only what is in view)
   return {
     view,
     async open(text) {
@@ -172,6 +223,7 @@ export function createJsonEditor(host, { texts, lang, name, pairContent, onChang
     destroy() {
       clearTimeout(timer);
       root.unmount();
+      builderRoot?.unmount();
       view.destroy();
     },
   };
