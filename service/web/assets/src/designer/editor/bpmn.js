@@ -5,6 +5,7 @@ import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js
 import spiffModdle from './spiff-moddle.js';
 import { TejunPropertiesModule } from './spiff-provider.js';
 import { el } from './dom.js';
+import { pageLang, translateModule } from './translate.js';
 
 export const PROBLEM_MARKER = 'tejun-problem';
 
@@ -45,7 +46,9 @@ export function createBpmnEditor(host, { texts, tejun, onChange }) {
     container: canvasHost,
     // the group with what tejun runs on (forms, stage, scripts, conditions, lanes) starts open
     propertiesPanel: { parent: panelHost, layout: { groups: { tejun: { open: true } } } },
-    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, TejunPropertiesModule],
+    // palette, context pad, menus and the properties panel in the page's language (translate.js)
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, TejunPropertiesModule,
+      translateModule(pageLang())],
     moddleExtensions: { spiffworkflow: spiffModdle },
     tejun,
   });

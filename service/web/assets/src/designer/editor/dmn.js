@@ -2,11 +2,16 @@
 // DMN file is opened.
 import DmnModeler from 'dmn-js/lib/Modeler';
 import { el } from './dom.js';
+import { pageLang, translateModule } from './translate.js';
 
 export function createDmnEditor(host, { texts, onChange }) {
   const canvasHost = el('div', { class: 'tejun-dmn-canvas', role: 'region', 'aria-label': texts.diagram });
   host.replaceChildren(canvasHost);
-  const modeler = new DmnModeler({ container: canvasHost });
+  // every view (requirements diagram, decision tables, literal expressions) in the page's language; per view,
+  // since dmn-js replaces `common.additionalModules` with each view's own list
+  const translated = { additionalModules: [translateModule(pageLang())] };
+  const modeler = new DmnModeler({ container: canvasHost, drd: translated, decisionTable: translated,
+    literalExpression: translated, boxedExpression: translated });
   const watched = new WeakSet();
   modeler.on('views.changed', () => {
     const viewer = modeler.getActiveViewer();
