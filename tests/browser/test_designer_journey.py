@@ -164,6 +164,8 @@ def test_a_designer_edits_validates_publishes_and_migrates(app, svc, world, desi
 
     # -- the review form in the JSON editor, with its live preview -----------------------------------------
     page.locator(".tejun-file[data-file='review.schema.json']").click()
+    page.locator(".tejun-form-builder").wait_for()  # a form schema opens on its field list
+    page.locator("#tejun-fb-tab-json").click()  # the JSON text: the advanced view
     page.locator(".tejun-json-code .cm-content").wait_for()
     preview = page.locator(".tejun-preview-form")
     preview.get_by_label("判断").wait_for()
