@@ -6,10 +6,11 @@ import logging
 from datetime import timedelta
 from types import SimpleNamespace
 
-from flask import Flask, request
+from flask import Flask, make_response, request
 from flask_login import current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from .api import admin as api_admin
@@ -25,7 +26,7 @@ from .api.context import guard
 from .api.problems import Api, problem, tejun_error, unexpected_error
 from .auth.session import authenticated_by_cookie, close_read_session, login_manager
 from .config import Settings
-from .errors import TejunError
+from .errors import N_, DatabaseUnavailable, TejunError
 from .input_guard import GuardedRequest, StrictJSONProvider, check_request
 from .migrate import MIGRATIONS_DIR
 from .models import Base
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_error_handler(TejunError, _error_handler(tejun_error))
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(Exception, _error_handler(unexpected_error))
+    for lost in (OperationalError, InterfaceError):  # the database went away mid-request: 503, not 500
+        app.register_error_handler(lost, _database_unavailable)
 
     from .web import register as register_web
 
@@ -159,6 +162,18 @@ def _error_handler(api_handler):
         return page_for(error)
 
     return handle
+
+
+def _database_unavailable(error):
+    reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0][:300]
+    logging.getLogger("tejun.db").warning("database unavailable during %s %s: %s", request.method, request.path,
+                                          reason)
+    unavailable = DatabaseUnavailable(N_("the database cannot be reached right now; try again in a few seconds"))
+    response = _error_handler(tejun_error)(unavailable)
+    if isinstance(response, tuple):
+        response = make_response(*response)
+    response.headers["Retry-After"] = str(unavailable.retry_after)
+    return response
 
 
 def _csrf_failed(error: CSRFError):

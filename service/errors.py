@@ -50,6 +50,15 @@ class Conflict(TejunError):
     title = "Conflict"
 
 
+class DatabaseUnavailable(TejunError):
+    """The database cannot be reached (restarting, failing over, connections dropped): nothing was written by
+    this request's transaction; the client tries again after Retry-After (a 503, never a 500)."""
+
+    status = 503
+    title = "Service Unavailable"
+    retry_after = 2
+
+
 class ValidationFailed(TejunError):
     """Submitted data does not fit the form: `errors` lists `{pointer, message}` per field."""
 

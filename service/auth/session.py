@@ -8,12 +8,14 @@ token, service/app.py) and an unknown token is a 401 even with a valid cookie. P
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from flask import current_app, g, request
 from flask import session as cookie
 from flask_login import LoginManager, UserMixin
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -120,7 +122,13 @@ def load_from_bearer(req):
 def close_read_session(_exc=None) -> None:
     session = g.pop("tejun_read_session", None)
     if session is not None:
-        session.close()
+        try:
+            session.close()
+        except (OperationalError, InterfaceError):
+            # the connection died under the request (PostgreSQL restarting): nothing to roll back any more, and
+            # the answer is already made; a failing teardown would turn it into a bare 500
+            with contextlib.suppress(Exception):
+                session.invalidate()
 
 
 def bearer_request() -> bool:
