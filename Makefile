@@ -60,9 +60,12 @@ test-sqlite:
 	@echo "== tests on SQLite =="
 	time env -u TEJUN_TEST_DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
+# the drills (tests/drills) run alone after the others: one restarts PostgreSQL under load
 test-postgres:
 	@echo "== tests on PostgreSQL ($$TEJUN_TEST_DATABASE_URL) =="
-	time $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	time $(BIN)/pytest -n 2 -m "not drill" $(PYTEST_ARGS)
+	@echo "== fault and backup drills on PostgreSQL (serial) =="
+	time $(BIN)/pytest -m drill $(PYTEST_ARGS) tests/drills
 
 lint: install
 	$(BIN)/ruff check .
