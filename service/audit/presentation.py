@@ -73,7 +73,8 @@ def action_label(action: str) -> str:
 def field_titles(session: Session, version_id: int, lang: str) -> dict[str, str]:
     """Every property name of the version's forms with its title in `lang` (first one wins): names for the
     keys of data that no single form describes (case data, event payloads)."""
-    key = (version_id, lang)
+    version = session.get(ModelVersion, version_id)
+    key = (version.content_hash if version is not None else str(version_id), lang)  # ids differ per database
     if key in _titles:
         return _titles[key]
     from ..designer.store import version_files
@@ -110,7 +111,7 @@ def field_titles(session: Session, version_id: int, lang: str) -> dict[str, str]
     return found
 
 
-_titles: dict[tuple[int, str], dict[str, str]] = {}
+_titles: dict[tuple[str, str], dict[str, str]] = {}
 
 
 class Describer:
