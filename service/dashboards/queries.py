@@ -206,12 +206,21 @@ def _days(session: Session, later, earlier):
 def decision_time(session: Session, actor: Actor, filters: Filters) -> Table:
     days = _days(session, CaseMilestones.decided_at, CaseMilestones.submitted_at)
     outcome = func.coalesce(Case.outcome, "")
+    decided = [CaseMilestones.submitted_at.is_not(None), CaseMilestones.decided_at.is_not(None),
+               *_scoped(actor, filters, full=True)]
+    if _dialect(session) == "postgresql":
+        # percentile_disc is the nearest-rank percentile; one sort per outcome instead of two window passes
+        rows = session.execute(
+            select(outcome, func.count(), func.min(days),
+                   *(func.percentile_disc(p).within_group(days) for p in (0.25, 0.5, 0.75)), func.max(days))
+            .select_from(CaseMilestones).join(Case, Case.id == CaseMilestones.case_id).where(*decided)
+            .group_by(outcome).order_by(outcome)
+        ).all()
+        return _decision_table(rows)
     spans = (select(outcome.label("outcome"), days.label("days"),
                     func.row_number().over(partition_by=outcome, order_by=days).label("rn"),
                     func.count().over(partition_by=outcome).label("n"))
-             .select_from(CaseMilestones).join(Case, Case.id == CaseMilestones.case_id)
-             .where(CaseMilestones.submitted_at.is_not(None), CaseMilestones.decided_at.is_not(None),
-                    *_scoped(actor, filters, full=True)).subquery())
+             .select_from(CaseMilestones).join(Case, Case.id == CaseMilestones.case_id).where(*decided).subquery())
 
     def pct(p: float):
         return func.min(case((spans.c.rn >= p * spans.c.n, spans.c.days)))
@@ -221,6 +230,10 @@ def decision_time(session: Session, actor: Actor, filters: Filters) -> Table:
                func.max(spans.c.days))
         .group_by(spans.c.outcome).order_by(spans.c.outcome)
     ).all()
+    return _decision_table(rows)
+
+
+def _decision_table(rows) -> Table:
     return Table("decision_time", N_("Days from submission to the FA's decision"), [
         Column("outcome", N_("Outcome"), "outcome"), Column("cases", N_("Cases"), "number"),
         Column("min", N_("Shortest"), "days"), Column("p25", N_("First quartile"), "days"),
