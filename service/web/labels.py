@@ -48,6 +48,9 @@ OUTCOMES = {
 
 PRIORITIES = {0: _l("Low"), 1: _l("Normal"), 2: _l("High"), 3: _l("Urgent")}
 
+# the procedure's top-level processes (bpmn/), as people call them
+PROCESSES = {"research_security_case": _l("Research security procedure"),
+             "program_designation": _l("Program designation")}
 VARIANTS = {"domestic": _l("Domestic"), "foreign_joint": _l("Joint research with a foreign partner")}
 
 RISK_LEVELS = {

@@ -102,6 +102,7 @@ def install(app: Flask) -> None:
         priority=lambda code: labels.pick(code, labels.PRIORITIES),
         variant=lambda code: labels.pick(code, labels.VARIANTS),
         risk=lambda code: labels.pick(code, labels.RISK_LEVELS),
+        process=lambda code: labels.pick(code, labels.PROCESSES),
         action=lambda code: labels.pick(code, labels.ACTIONS),
         message_label=lambda code: labels.pick(code, labels.MESSAGES),
         member_role=lambda code: labels.pick(code, labels.MEMBER_ROLES),

@@ -69,26 +69,23 @@ def test_only_a_race_on_a_case_is_reported_as_someone_else_changing_it(svc, worl
         title="stale", process_id="loop_case", model_set="test-loop",
     ).case_id
     # the case-version race: the version moved between reading and writing the case
-    with pytest.raises(Conflict) as raced:
-        with unit_of_work(svc) as session:
-            case = session.get(Case, case_id)
-            session.execute(update(Case).where(Case.id == case_id).values(version=Case.version + 1)
-                            .execution_options(synchronize_session=False))
-            case.title = "changed"
+    with pytest.raises(Conflict) as raced, unit_of_work(svc) as session:
+        case = session.get(Case, case_id)
+        session.execute(update(Case).where(Case.id == case_id).values(version=Case.version + 1)
+                        .execution_options(synchronize_session=False))
+        case.title = "changed"
     assert raced.value.template == CASE_CHANGED
 
     # another UNIQUE violation says what exists already (a 409 with its own reason)
     with svc.db.reader() as session:
         code = session.get(Organization, world.lead_id).code
-    with pytest.raises(Conflict) as duplicate:
-        with unit_of_work(svc) as session:
-            session.add(Organization(code=code, name="同名機関", kind="institution", created_at=clock.now()))
+    with pytest.raises(Conflict) as duplicate, unit_of_work(svc) as session:
+        session.add(Organization(code=code, name="同名機関", kind="institution", created_at=clock.now()))
     assert duplicate.value.template == ALREADY_EXISTS and duplicate.value.status == 409
     assert "organizations.code" in duplicate.value.detail and "this case" not in duplicate.value.detail
 
     # any other integrity error is a bug: raised as such (a logged server error), never a conflict
-    with pytest.raises(IntegrityError):
-        with unit_of_work(svc) as session:
-            session.execute(text("INSERT INTO organizations (code, name, name_en, kind, country, active, "
-                                 "created_at) VALUES ('x-null-name', NULL, '', 'institution', 'JP', true, "
-                                 "CURRENT_TIMESTAMP)"))
+    with pytest.raises(IntegrityError), unit_of_work(svc) as session:
+        session.execute(text("INSERT INTO organizations (code, name, name_en, kind, country, active, "
+                             "created_at) VALUES ('x-null-name', NULL, '', 'institution', 'JP', true, "
+                             "CURRENT_TIMESTAMP)"))

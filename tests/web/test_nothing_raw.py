@@ -55,8 +55,10 @@ def vocabulary(svc) -> set[str]:
         found = model_map(session, case.model_version_id, case.process_id)
         # element ids; a gateway named like the data it decides on (risk_management_result) is that data's
         # name in the auditor's view of the case data, not an element id
+        # (assigned by a script, or a key of a dict a script builds: follow_up.bpmn's "reassessment_required")
         data_names = {m.group(1) for path in (ROOT / "bpmn").glob("*.bpmn")
-                      for m in re.finditer(r"^\s*([a-z_][a-z0-9_]*)\s*=[^=]", path.read_text(), re.M)}
+                      for pattern in (r"^\s*([a-z_][a-z0-9_]*)\s*=[^=]", r'"([a-z_][a-z0-9_]*)"\s*:')
+                      for m in re.finditer(pattern, path.read_text(), re.M)}
         codes.update(set(found.elements) - data_names)
         codes.update(found.process_files)
     # the disclosure form's field names (the profile page shows them by their labels)

@@ -82,13 +82,15 @@ def test_a_task_routed_to_a_person_is_notified_and_e_mailed(svc, world, mail_svc
     case = Case(svc, world)
     item = case.to_disclosure()  # the roster names the researcher: the model routes the disclosure to them
     (note,) = notes(svc, world, "researcher", "assigned")
-    assert note.title == "新しいタスク: 研究者の申告（自己申告）" and note.url == f"/tasks/{item.task_id}"
+    # the disclosure's title names whose it is (the model's context, forms/disclosure.context.json)
+    assert note.title == f"新しいタスク: 研究者の申告（自己申告）: 山田 太郎・研究代表者・{world.tag} 大学A"
+    assert note.url == f"/tasks/{item.task_id}"
     assert note.case_id == case.id and note.emailed_at is None
     assert notes(svc, world, "security", "assigned") == []  # the team queue is not "assigned"
 
     assert send_all(mail_svc) >= 1
     (message,) = inbox.to(f"{world.username('researcher')}@example.jp")
-    assert message["Subject"] == "[tejun] 新しいタスク: 研究者の申告（自己申告）"
+    assert message["Subject"] == f"[tejun] {note.title}"
     body = message.get_content()
     assert f"https://tejun.example.jp/tasks/{item.task_id}" in body and "割り当てられました" in body
     assert notes(svc, world, "researcher", "assigned")[0].emailed_at is not None
