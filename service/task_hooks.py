@@ -33,10 +33,15 @@ def on_tasks_ready(session: Session, case: Case, tasks: list, items: list | None
 
 def starting_data(session: Session, actor: Actor, case: Case, item: WorkItem, task_data: dict) -> dict:
     """What a form shows before anyone typed into it, beyond what the case holds: for this viewer only."""
-    from .disclosures import starting_disclosure
+    from .disclosures import roster_identity, starting_disclosure
 
     if item.form and not task_data.get("disclosure"):
-        disclosure = starting_disclosure(session, actor, case, item, task_data.get("member") or {})
+        member = task_data.get("member") or {}
+        disclosure = starting_disclosure(session, actor, case, item, member) or {}
+        # what the roster already says (name, e-Rad number) and the institution the task is routed to
+        identity = {**roster_identity(session, item, member), **(disclosure.get("identity") or {})}
+        if identity and roster_identity(session, item, member):
+            disclosure = {**disclosure, "identity": identity}
         if disclosure:
             return {"disclosure": disclosure}
     return {}

@@ -294,6 +294,26 @@ def starting_disclosure(session: Session, actor: Actor, case: Case, item: WorkIt
     return profile_part(profile.data) if profile is not None and profile.data else None
 
 
+def roster_identity(session: Session, item: WorkItem, member: dict) -> dict:
+    """The identity part of a disclosure form as the roster and the routing already know it (not private: the
+    roster is the case's own data): the member's name and e-Rad number, and the institution the task is
+    routed to as the affiliation. Empty for tasks that are not disclosures."""
+    from ..models import Organization
+
+    if item.form != DISCLOSURE_FORM or not isinstance(member, dict):
+        return {}
+    identity = {}
+    for source, target in (("name", "name"), ("name_latin", "name_latin"),
+                           ("erad_researcher_number", "erad_researcher_number")):
+        value = member.get(source)
+        if isinstance(value, str) and value.strip():
+            identity[target] = value.strip()
+    organization = session.get(Organization, item.organization_id)
+    if organization is not None and organization.kind == "institution":
+        identity["affiliation"] = organization.name
+    return identity
+
+
 def _case_institutions(case: Case) -> set[int]:
     orgs = {p.organization_id for p in case.parties if p.role != "ministry"}
     if case.lead_institution_id is not None:

@@ -73,7 +73,9 @@ def test_an_office_naming_another_institutions_researcher_gets_nothing_of_their_
                                    filled_by="security_office")])
     (item,) = [i for i in driver.items(case_id, "fill_disclosure_on_behalf")] or \
         [i for i in driver.items(case_id) if i.form == "disclosure.schema.json" and i.assignee_id is None]
-    assert "disclosure" not in task_data_for(client, world.username("security"), item.task_id)
+    shown = task_data_for(client, world.username("security"), item.task_id).get("disclosure") or {}
+    assert set(shown) <= {"identity"}  # nothing of the profile; the roster's own data at most
+    assert "Sylvania" not in json.dumps(shown, ensure_ascii=False)
     assert "disclosure" not in driver.task_data(case_id, item.task_id)
     assert "Sylvania Defence Fund" not in case_text(driver, case_id)
 
@@ -85,7 +87,10 @@ def test_the_office_prefill_needs_the_researchers_consent_for_that_case(svc, wor
     (item,) = [i for i in driver.items(case_id) if i.form == "disclosure.schema.json"]
     office, researcher = world.username("security"), world.username("researcher")
 
-    assert "disclosure" not in task_data_for(client, office, item.task_id)  # no consent yet
+    without = task_data_for(client, office, item.task_id)["disclosure"]  # no consent yet
+    # what the roster and routing know is there (name, the institution); nothing of the profile
+    assert set(without) == {"identity"} and without["identity"]["name"] == "山田 太郎"
+    assert without["identity"]["affiliation"] == f"{world.tag} 大学A"
     assert "Sylvania Defence Fund" not in case_text(driver, case_id)
 
     headers = bearer(client, researcher)
@@ -100,12 +105,12 @@ def test_the_office_prefill_needs_the_researchers_consent_for_that_case(svc, wor
     assert "Sylvania Defence Fund" not in case_text(driver, case_id)
     # another office of the same institution sees it too (the office works the task); the FA does not even see
     # the task before the institution submits (docs/security.md)
-    assert "disclosure" in task_data_for(client, world.username("security2"), item.task_id)
+    assert "research_funding" in task_data_for(client, world.username("security2"), item.task_id)["disclosure"]
     assert client.get(f"/api/v1/tasks/{item.task_id}",
                       headers=bearer(client, world.username("fa_officer"))).status_code == 404
 
     assert client.delete(f"/api/v1/disclosures/me/consents/{case_id}", headers=headers).status_code == 200
-    assert "disclosure" not in task_data_for(client, office, item.task_id)
+    assert set(task_data_for(client, office, item.task_id)["disclosure"]) == {"identity"}
     # consent is given only for cases whose team one is on
     other = driver.start(title="別の研究")
     assert client.put(f"/api/v1/disclosures/me/consents/{other}", headers=headers).status_code == 404
