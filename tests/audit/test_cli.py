@@ -31,22 +31,8 @@ from service.designer.store import store_version
 from service.migrate import upgrade
 from service.models import Call, Program, User, WorkItem
 from service.unit_of_work import unit_of_work
+from tests.caches import forget_model_caches
 from tests.conftest import DATA, ROOT, _with_search_path
-
-
-def forget_model_caches() -> None:
-    """Model versions, forms and reference lists are cached per process by id; this module's own database
-    reuses the ids of the main test database, so nothing cached may cross between them."""
-    from service.cases import forms, history
-    from service.designer import store
-    from service.forms import references
-    from service.web import forms as web_forms
-
-    for module, names in ((store, ("_specs", "_files", "_hashes", "_forms")), (history, ("_maps",)),
-                          (forms, ("_expanded",)), (web_forms, ("_cache",))):
-        for name in names:
-            getattr(module, name, {}).clear()
-    references.forget()
 
 
 @pytest.fixture(autouse=True)
