@@ -13,7 +13,7 @@ from sqlalchemy import select
 from service import demo, demo_cases
 from service.audit.presentation import _MORE_ACTIONS
 from service.cases.history import model_map
-from service.models import Case, Event, User, WorkItem
+from service.models import Case, Event, Membership, User, WorkItem
 from service.web import labels
 from tests.conftest import ROOT
 from tests.web.helpers import csrf
@@ -91,6 +91,9 @@ def pages(svc) -> list[tuple[str, str]]:
         cases = {c.title: c for c in session.scalars(select(Case).where(Case.title.in_(list(demo_cases.GUIDE))))}
         items = session.scalars(select(WorkItem).where(WorkItem.case_id.in_([c.id for c in cases.values()]))).all()
         people = {u.username: u.id for u in session.scalars(select(User).where(User.username.in_(list(demo.KINDS))))}
+        # the demo account holding a role in an organization works that organization's tasks of that role
+        holder = {(m.organization_id, m.role): m.user.username
+                  for m in session.scalars(select(Membership).where(Membership.user_id.in_(list(people.values()))))}
     found = [
         ("a.security", "/"), ("a.security", "/?tab=org"), ("fa.officer", "/"), ("fa.officer", "/cases"),
         ("a.researcher", "/"), ("a.researcher", "/disclosure"), ("b.researcher", "/disclosure"),
@@ -106,11 +109,8 @@ def pages(svc) -> list[tuple[str, str]]:
                   ("auditor", f"/cases/{case.id}"), ("auditor", f"/audit/cases/{case.id}"),
                   ("auditor", f"/audit/cases/{case.id}/report.html"), ("a.security", f"/screening/cases/{case.id}"),
                   ("auditor", f"/audit/cases/{case.id}?at=2")]
-    by_role = {"security_officer": "a.security", "researcher": "a.researcher", "fa_officer": "fa.officer",
-               "fa_manager": "fa.manager", "institution_admin": "a.admin"}
     for item in items:
-        who = "b.security" if item.organization_id != next(iter(cases.values())).lead_institution_id \
-            and item.role == "security_officer" else by_role.get(item.role)
+        who = holder.get((item.organization_id, item.role))
         if item.role == "researcher" and item.assignee_id:
             who = next((u for u, i in people.items() if i == item.assignee_id), who)
         if who:
