@@ -248,7 +248,6 @@ def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes
         "created_at": iso(case.created_at),
     }
     # people read names in the report's language: the maker's display name, organizations, the program's title
-    from datetime import datetime
 
     from ..models import User
 
@@ -268,7 +267,7 @@ def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes
             "audit/report.html", case=case, summary=summary, rows=timeline(session, case, _with_times(events), lang),
             events=events, head=events[-1] if events else None, chain_problem=problem, anchored=anchored,
             latest_anchor=anchors.latest, replay=result, versions=versions, created_at=now,
-            created_by=shown["created_by"], shown=shown, from_iso=datetime.fromisoformat, report_lang=lang,
+            created_by=shown["created_by"], shown=shown, report_lang=lang,
         ).encode()
     from ..cases.submissions import packages as submission_packages
 

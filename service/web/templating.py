@@ -17,10 +17,15 @@ from . import labels
 from .render import duration_text, person_name
 
 
-def absolute(value: datetime | date | None, with_time: bool = True) -> str:
-    """2026-04-01 09:00 in Japan time (what people here read and type)."""
-    if value is None:
+def absolute(value: datetime | date | str | None, with_time: bool = True) -> str:
+    """2026-04-01 09:00 in Japan time (what people here read and type); an ISO-8601 text (a time as recorded in
+    the audit log, UTC) is read first, so that every time shown goes through this one formatter."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
     if isinstance(value, datetime):
         return format_datetime(value, "yyyy-MM-dd HH:mm" if with_time else "yyyy-MM-dd")
     return value.isoformat()

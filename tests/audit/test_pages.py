@@ -116,3 +116,18 @@ def test_a_read_that_cannot_be_logged_is_refused(app, world, history, monkeypatc
     monkeypatch.setattr("service.web.audit.chain.append", broken)
     refused = auditor.get(f"/audit/cases/{history}")
     assert refused.status_code == 503 and "量子センサー" not in refused.get_data(as_text=True)
+
+
+def test_the_reports_anchor_time_is_in_japan_time_like_every_other_time(app, svc, world, history, travel):
+    from datetime import UTC, datetime
+
+    from service.audit.anchors import create_anchor
+
+    travel.moment = datetime(2026, 6, 30, 15, 30, tzinfo=UTC)  # 2026-07-01 00:30 in Japan
+    create_anchor(svc)
+    for lang, line in (("ja", "アンカー"), ("en", "anchor")):
+        report = sign_in(app, world, "auditor", lang=lang).get(f"/audit/cases/{history}/report.html")
+        text = re.sub(r"<[^>]+>", " ", report.get_data(as_text=True))
+        anchored = next(part for part in text.split("\n") if line in part and "2026-0" in part)
+        assert "2026-07-01 00:30" in anchored, anchored
+        assert "2026-06-30" not in anchored and " JST" not in anchored.replace("(JST)", ""), anchored
