@@ -6,6 +6,7 @@ from .audit import AuditAnchor
 from .base import Base
 from .case import Case, CaseMember, CaseParty, CaseState
 from .case_figures import CaseMeasure, CaseMilestones
+from .consultation import ConsultationMessage, ConsultationThread
 from .disclosure import DisclosureCertification, DisclosureConsent, DisclosureProfile
 from .event import Event, EventStream
 from .followup import PendingFollowUp
@@ -37,6 +38,8 @@ __all__ = [
     "CaseMilestones",
     "CaseParty",
     "CaseState",
+    "ConsultationMessage",
+    "ConsultationThread",
     "Event",
     "EventStream",
     "Membership",

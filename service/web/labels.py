@@ -73,6 +73,9 @@ ACTIONS = {
     "case_retried": _l("Restarted after an error"),
     "attachment_added": _l("Document uploaded"),
     "submission_frozen": _l("Submitted to the funding agency"),
+    "consultation_opened": _l("Consultation opened"),
+    "consultation_answered": _l("Consultation answered"),
+    "consultation_closed": _l("Consultation closed"),
 }
 
 # messages a case waits for (BPMN message names), as the timeline names them

@@ -1,0 +1,138 @@
+"""FA–institution consultation before submission and during the review (issue 18, point 1; docs/procedure.md §9.1).
+
+A case driven through the service layer while the FA and the lead institution's security office consult on it:
+who may open, answer and close a thread, who sees it (not the partner, the ministry or the team's researchers),
+the files, the notifications, the audit record, and that the case still replays identically.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from service import consultations
+from service.attachments import for_case, for_download
+from service.audit.presentation import action_label
+from service.audit.replay import replay_and_compare
+from service.auth.permissions import case_scope
+from service.consultations import Upload
+from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from service.forms import references
+from service.models import Case, Notification
+
+from .drive import ASSESSMENT_AS_PROPOSED, Driver, approve
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@pytest.fixture
+def drive(svc, world, travel) -> Driver:
+    references.forget()
+    return Driver(svc, world)
+
+
+def _threads(svc, actor, case_id):
+    with svc.db.reader() as session:
+        return consultations.threads(session, actor, session.get(Case, case_id))
+
+
+def _notified(svc, user_id, case_id) -> list[str]:
+    with svc.db.reader() as session:
+        return [n.title for n in session.scalars(select(Notification).where(
+            Notification.user_id == user_id, Notification.case_id == case_id,
+            Notification.kind == "consultation").order_by(Notification.id))]
+
+
+def test_the_fa_and_the_security_office_consult_before_submission_and_only_they_see_it(drive, svc, world):
+    case_id = drive.start()
+    drive.roster(case_id)
+    fa, security, admin = drive.actor("fa_officer"), drive.actor("security"), drive.actor("admin")
+    case = drive.case(case_id)
+    assert case.fa_submission == "awaiting" and case.stage == "identification"
+
+    # the FA asks about the team's scope during ① (before anything was submitted to it)
+    thread_id = consultations.open_thread(
+        svc, fa, case_id, subject="team_scope", title="研究チームの範囲",
+        body="研究室の留学生を研究チームに含めるか、研究室の状況を教えてください。")
+    # the lead's office hears of it, in its own language; the FA's own people do not get their question back
+    assert _notified(svc, world.users["security"], case_id) == [
+        f"{case.reference} の相談: 研究チームの範囲"]
+    assert _notified(svc, world.users["fa_officer"], case_id) == []
+    # the office answers with a document; the FA sees the answer and may download the file
+    consultations.answer(svc, security, case_id, thread_id, body="留学生2名は本研究に従事しません。名簿を添付します。",
+                         files=[Upload("研究室名簿.pdf", io.BytesIO(PDF))])
+    assert _notified(svc, world.users["fa_officer"], case_id) == [
+        f"{case.reference} の相談に返信がありました: 研究チームの範囲"]
+    (seen,) = _threads(svc, fa, case_id)
+    assert [(m.kind, m.side, m.author_name) for m in seen.messages] == [
+        ("question", "fa", "fa_officer"), ("answer", "institution", "security")]
+    (file_id,) = seen.messages[1].attachments
+    with svc.db.reader() as session:
+        assert for_download(session, svc, fa, file_id).original_filename == "研究室名簿.pdf"
+
+    # only the asking side closes: the office may not, the FA may
+    with pytest.raises(Forbidden):
+        consultations.close(svc, security, case_id, thread_id)
+    consultations.close(svc, fa, case_id, thread_id, note="了解しました。名簿のとおりで差し支えありません。")
+    with pytest.raises(Conflict):
+        consultations.answer(svc, security, case_id, thread_id, body="追記")
+    # the institution asks the FA about a measure
+    measure_thread = consultations.open_thread(svc, admin, case_id, subject="measure", measure="M5",
+                                               title="M5 の実施時期", body="M5 の実施を採択後にしてよいか。")
+
+    # who sees the consultations: the FA and the lead institution, auditors; not the partner, the ministry,
+    # the team's researchers, another FA
+    for who in ("fa_officer", "fa_manager", "security", "admin", "auditor", "fa_auditor"):
+        assert [t.row.id for t in _threads(svc, drive.actor(who), case_id)] == [thread_id, measure_thread], who
+    for who in ("partner_security", "partner_researcher", "researcher", "ministry"):
+        assert _threads(svc, drive.actor(who), case_id) == [], who
+        with pytest.raises(NotFound):
+            consultations.answer(svc, drive.actor(who), case_id, measure_thread, body="見えるか")
+        with pytest.raises(NotFound):
+            consultations.open_thread(svc, drive.actor(who), case_id, subject="general", title="t", body="b")
+    with svc.db.reader() as session, pytest.raises(NotFound):
+        for_download(session, svc, drive.actor("partner_security"), file_id)
+    with svc.db.reader() as session:
+        case_row = session.get(Case, case_id)
+        partner = drive.actor("partner_security")
+        assert file_id not in {a.public_id for a in for_case(session, partner, case_row,
+                                                              case_scope(partner, case_row))}
+    # auditors read, but are not a party
+    with pytest.raises(Forbidden):
+        consultations.answer(svc, drive.actor("auditor"), case_id, measure_thread, body="監査")
+    # what a form refuses, the consultation does too: all problems at once
+    with pytest.raises(ValidationFailed) as refused:
+        consultations.open_thread(svc, fa, case_id, subject="measure", measure="M0", title=" ", body="")
+    assert {e["pointer"] for e in refused.value.errors} == {"/title", "/body", "/measure"}
+
+    # the case goes on: submission and the review; the FA answers during the review and the asker closes
+    drive.identification(case_id)
+    drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
+    drive.do(case_id, "institutional_approval", "admin", approve())
+    consultations.answer(svc, drive.actor("fa_manager"), case_id, measure_thread, body="採択後3か月以内で結構です。")
+    consultations.close(svc, security, case_id, measure_thread)
+    drive.accept(case_id)
+    # after the FA's decision no new consultation opens
+    with pytest.raises(Conflict):
+        consultations.open_thread(svc, fa, case_id, subject="general", title="追加", body="追加の質問")
+
+    # the record: each step an event of the case's chain, by whom, with the text and the file's hash
+    events = [e for e in drive.events(case_id) if e.action.startswith("consultation_")]
+    assert [(e.action, e.actor_name, e.data["thread"]) for e in events] == [
+        ("consultation_opened", world.username("fa_officer"), thread_id),
+        ("consultation_answered", world.username("security"), thread_id),
+        ("consultation_closed", world.username("fa_officer"), thread_id),
+        ("consultation_opened", world.username("admin"), measure_thread),
+        ("consultation_answered", world.username("fa_manager"), measure_thread),
+        ("consultation_closed", world.username("security"), measure_thread),
+    ]
+    assert events[0].data["subject"] == "team_scope" and events[3].data["measure"] == "M5"
+    assert events[1].data["attachments"][0]["name"] == "研究室名簿.pdf"
+    assert len(events[1].data["attachments"][0]["sha256"]) == 64
+    assert action_label("consultation_opened") != "Recorded event"
+    # and the case replays identically with them in its stream
+    with svc.db.reader() as session:
+        result = replay_and_compare(session, session.get(Case, case_id))
+    assert result.identical, result.differences
