@@ -47,14 +47,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import clock
-from ..auth.roles import LaneError, parse_lane
-from ..cases.pipeline import INSTANCE_KEY
-from ..cases.routing import parse_due, refresh_case
+from ..cases.pipeline import INSTANCE_KEY, CaseChange, put_task_data, restore_blob
 from ..designer.store import specs_for
 from ..engine import migration as engine_migration
 from ..engine.runtime import CaseWorkflow, EngineError, NoCatcher, TaskNotReady
-from ..models import Case, CaseState, Event, ModelSpec, ModelVersion, Organization
+from ..models import Case, CaseState, Event, ModelSpec, ModelVersion
 from .chain import case_stream
 
 STEP_ACTIONS = frozenset({"case_started", "task_completed", "message_delivered", "case_retried", "case_migrated"})
@@ -134,8 +131,12 @@ class CaseReplay:
         self._blob: bytes | None = None
         self.version_id: int | None = None
         self.model_hash: str | None = None
+        # stands for the case row in the replayed pipeline (what `routing.refresh_case` derives, and what
+        # routing and designation read)
         self.summary = SimpleNamespace(status="running", outcome=None, stage=None, risk_level=None,
                                        error_message=None, next_wakeup_at=None, updated_at=None,
+                                       id=case.id, kind=case.kind, call_id=None, process_id=case.process_id,
+                                       funding_agency_id=case.funding_agency_id,
                                        lead_institution_id=case.lead_institution_id)
         self._routed: set[str] = set()  # ready tasks that already have a work item (as live)
         self._pending: _Pending | None = None
@@ -255,18 +256,10 @@ class CaseReplay:
         self._execute(event, lambda f: engine_migration.apply(f, new_spec, new_subs, diffs), flow=flow)
 
     def _on_task_data_set(self, event: dict) -> None:
-        data = event["data"] or {}
-        flow = self.flow
-        same = [t for t in flow.ready_human_tasks() if t.element_id == event["element_id"]]
-        ordinal = data.get(INSTANCE_KEY, 0)
-        if ordinal >= len(same):
+        if not put_task_data(self.flow, event["element_id"], event["data"] or {}):
             self._differ(event, f"no ready task '{event['element_id']}' to put the pre-filled data into")
             return
-        target = same[ordinal].data
-        target.update(data.get("set") or {})
-        for key in data.get("unset") or []:
-            target.pop(key, None)
-        self._blob = flow.dump()
+        self._blob = self.flow.dump()
 
     def _on_holder(self, event: dict) -> None:
         task_id, data = event["task_id"], event["data"] or {}
@@ -280,71 +273,28 @@ class CaseReplay:
         self.holders[task_id] = {"element_id": event["element_id"], "user_id": user_id, "username": username,
                                  "since": event["at"]}
 
-    # -- one engine run, as pipeline.CaseChange.run does it ---------------------------------------------------------
+    # -- one engine run: the live pipeline's CaseChange, writes off -----------------------------------------
     def _restore(self) -> CaseWorkflow:
-        spec, subprocess_specs = specs_for(self.session, self.version_id, self.case.process_id)
-        return CaseWorkflow.restore(self._blob, spec, subprocess_specs, time_limit=self.time_limit)
+        return restore_blob(self.session, self.version_id, self.case.process_id, self._blob, self.time_limit)
 
     def _execute(self, event: dict, step, flow: CaseWorkflow | None = None, worker: bool = False) -> None:
         at = event["at"]
         flow = flow or self._restore()
         flow.completed_log = []
-        error = None
-        summary = self.summary
-        with clock.held_at(at):
-            try:
-                try:
-                    step(flow)
-                except (TaskNotReady, NoCatcher) as exc:
-                    self._differ(event, f"the replay could not do it: {type(exc).__name__} {exc}")
-                    return
-                refresh_case(summary, flow, at)
-                self._route_new_tasks(flow)
-                if self.case.kind == "designation" and flow.completed:
-                    # as cases.designation.apply_when_completed: the outcome is the designation status
-                    status = flow.lookup("designation_status")
-                    if status:
-                        summary.outcome = str(status)[:32]
-            except EngineError as exc:
-                summary.status = "error"
-                summary.error_message = str(exc)[:2000]
-                summary.next_wakeup_at = None
-                summary.updated_at = at
-                error = (exc.element_id, exc.message)
+        change = CaseChange.replaying(self.session, self.summary, flow, at, routed=self._routed)
+        try:
+            change.run(step)
+        except (TaskNotReady, NoCatcher) as exc:
+            self._differ(event, f"the replay could not do it: {type(exc).__name__} {exc}")
+            return
+        error = (change.error.element_id, change.error.message) if change.error else None
+        completed = [c for e in change.recorded if e["action"] == "engine_steps" for c in e["data"]["completed"]]
         self._routed = set() if error else {t.task_id for t in flow.ready_human_tasks()}
-        self._pending = _Pending(event["seq"], at, worker, list(flow.completed_log), error)
-        flow.completed_log = []
+        self._pending = _Pending(event["seq"], at, worker, completed, error)
         self.flow = flow
-        self._blob = flow.dump()
+        self._blob = change.blob
         ready_elements = {t.element_id for t in flow.ready_human_tasks()}
         self.holders = {k: v for k, v in self.holders.items() if v["element_id"] in ready_elements}
-
-    def _route_new_tasks(self, flow: CaseWorkflow) -> None:
-        """What routing (service/cases/routing.build_item) may fail on for a newly ready task, without writing."""
-        for task in flow.ready_human_tasks():
-            if task.task_id in self._routed:
-                continue
-            try:
-                _role, scope = parse_lane(task.lane)
-            except LaneError as exc:
-                raise EngineError(str(exc), task.element_id) from exc
-            if scope == "lead" and self.summary.lead_institution_id is None:
-                raise EngineError("lane needs a lead institution, and this case has none", task.element_id)
-            if scope not in ("fa", "lead"):
-                key = f"{scope}_organization_id"
-                try:
-                    org_id = int(task.data.get(key))
-                except (TypeError, ValueError):
-                    raise EngineError(f"lane @{scope} needs the data key {key!r} to hold an organization id",
-                                      task.element_id) from None
-                if self.session.get(Organization, org_id) is None:
-                    raise EngineError(f"{key} = {org_id} is not a known organization", task.element_id)
-            due = task.properties.get("dueDate")
-            if due:
-                parse_due(flow.evaluate(task.task_id, due))
-            assignee = task.properties.get("assignee")
-            if assignee:
-                flow.evaluate(task.task_id, assignee)
 
     # -- checking the recorded results ------------------------------------------------------------------
     def _check_completed(self, event: dict) -> None:
@@ -505,9 +455,8 @@ def brief(value: Any, limit: int = 120) -> str:
 
 
 def stored_state(session: Session, case: Case, time_limit: float = 1.0) -> dict:
-    spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
     state = session.get(CaseState, case.id)
-    flow = CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=time_limit)
+    flow = restore_blob(session, case.model_version_id, case.process_id, state.state, time_limit)
     return canonical_state(flow, case)
 
 

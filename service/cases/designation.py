@@ -100,7 +100,7 @@ def apply_when_completed(change: CaseChange) -> None:
     status = flow.lookup("designation_status")
     if status:
         case.outcome = str(status)[:32]
-    if status != "designated":
+    if status != "designated" or not change.writes:  # a replay takes the outcome, applies nothing
         return
     try:
         program_data, call_data = _checked(session, case, flow.lookup("program"), flow.lookup("call"))

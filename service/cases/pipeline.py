@@ -16,6 +16,11 @@ in the same transaction, which is what lets `flask --app wsgi audit replay` re-e
   for tejun's own change to a ready task between runs (`set_task_data`) |
 | save | the serialized workflow back into `case_states` |
 
+Replays (service/audit/replay.py) run the same object with writes switched off (`CaseChange.replaying`): the
+same restore, step, route checks (`routing.route_of`) and error transition, on a summary of the case instead of
+its row; no work items, hooks, notifications or events are written, and what it would have recorded is kept in
+`CaseChange.recorded` for the replay to compare with the record.
+
 A model failure (a script refused by the sandbox, a wrong expression) does not fail the use case: the case
 goes into `error` with the reason (`_stop_in_error`, the only place that transition is written), its work
 items are withdrawn, and the input that got it there is kept in the record.
@@ -39,7 +44,7 @@ from ..engine.runtime import CaseWorkflow, EngineError
 from ..models import Case, CaseState, WorkItem
 from ..notifications import notify_assigned
 from ..services import Services
-from .routing import refresh_case, refresh_work_items
+from .routing import refresh_case, refresh_work_items, route_of
 
 
 @dataclass
@@ -68,11 +73,30 @@ def instant(session: Session) -> datetime:
 
 def restore_flow(session: Session, case: Case, time_limit: float) -> CaseWorkflow:
     """The case's workflow as stored, on its pinned model version."""
-    spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
     state = session.get(CaseState, case.id)
     # the session's identity map holds rows weakly: keep this one for `save`, or it reloads the blob
     session.info.setdefault("tejun_states", {})[case.id] = state
-    return CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=time_limit)
+    return restore_blob(session, case.model_version_id, case.process_id, state.state, time_limit)
+
+
+def restore_blob(session: Session, version_id: int, process_id: str, blob: bytes, time_limit: float) -> CaseWorkflow:
+    """A serialized workflow on the specs of a model version (the stored state, or a replay's)."""
+    spec, subprocess_specs = specs_for(session, version_id, process_id)
+    return CaseWorkflow.restore(blob, spec, subprocess_specs, time_limit=time_limit)
+
+
+def put_task_data(flow: CaseWorkflow, element_id: str, data: dict) -> bool:
+    """Apply a recorded `task_data_set` / `task_data_changed` (`set`, `unset`, `@instance`) to the ready task of
+    that element; False when there is no such task."""
+    same = [t for t in flow.ready_human_tasks() if t.element_id == element_id]
+    ordinal = data.get(INSTANCE_KEY, 0)
+    if ordinal >= len(same):
+        return False
+    target = same[ordinal].data
+    target.update(data.get("set") or {})
+    for key in data.get("unset") or []:
+        target.pop(key, None)
+    return True
 
 
 def record_event(session: Session, case: Case, actor: Actor, action: str, **fields) -> dict:
@@ -92,14 +116,21 @@ def record_event(session: Session, case: Case, actor: Actor, action: str, **fiel
 
 
 class CaseChange:
-    """One change to one case, inside the caller's unit of work."""
+    """One change to one case, inside the caller's unit of work (or, writes off, inside a replay)."""
 
-    def __init__(self, session: Session, case: Case, actor: Actor, flow: CaseWorkflow):
+    def __init__(self, session: Session, case: Case, actor: Actor, flow: CaseWorkflow, *,
+                 at: datetime | None = None, writes: bool = True, routed: set[str] | None = None):
         self.session = session
         self.case = case
         self.actor = actor
         self.flow = flow
-        self.at = instant(session)
+        self.at = at or instant(session)
+        self.writes = writes
+        # writes off: the ready tasks that already have a work item (routing only builds items for new ones)
+        self.routed = routed or set()
+        self.recorded: list[dict] = []  # writes off: the events it would have recorded
+        self.error: EngineError | None = None  # the model failure that stopped the case, if any
+        self.blob: bytes | None = None  # the serialized workflow after `save`
 
     # -- opening ------------------------------------------------------------------------------------------
     @classmethod
@@ -112,28 +143,35 @@ class CaseChange:
         """The first change of a case whose workflow was just created (start, designation)."""
         return cls(session, case, actor, flow)
 
+    @classmethod
+    def replaying(cls, session: Session, summary, flow: CaseWorkflow, at: datetime,
+                  routed: set[str]) -> CaseChange:
+        """A change with writes off, for replays: `summary` stands for the case row (status, outcome, stage,
+        risk level, error, next wakeup, kind, organizations), `at` is the recorded event's moment."""
+        return cls(session, summary, SYSTEM, flow, at=at, writes=False, routed=routed)
+
     # -- recording ----------------------------------------------------------------------------------------
     def record(self, action: str, actor: Actor | None = None, **fields) -> dict:
         """An event in the case's stream, at the change's instant, under the case's model version."""
+        if not self.writes:
+            event = {"action": action, **fields}
+            self.recorded.append(event)
+            return event
         return record_event(self.session, self.case, actor or self.actor, action, **fields)
 
     # -- running ------------------------------------------------------------------------------------------
     def run(self, step: Callable[[CaseWorkflow], None], action: str = "engine_steps") -> None:
         """Run `step(flow)`, then route, run the hooks, record and save; a model failure stops the case in
         error, keeping the input."""
-        session, case, flow, now = self.session, self.case, self.flow, self.at
+        case, flow, now = self.case, self.flow, self.at
         try:
             with clock.held_at(now):
                 step(flow)
                 refresh_case(case, flow, now)
-                before: dict[str, dict[str, str]] = {}
-                created = refresh_work_items(session, case, flow, now,
-                                             lambda tasks: before.update(_ready_data(tasks)))
-                self._record_data_set(before)  # what hooks put into ready tasks (screening results)
-                _tell_assignees(session, created)
-                from ..notifications import mark_tasks_done
-
-                mark_tasks_done(session, case.id)  # notifications of tasks that are no longer open: done
+                if self.writes:
+                    self._route()
+                else:
+                    self._check_routes()
                 from . import designation
 
                 designation.apply_when_completed(self)  # a completed designation takes effect
@@ -164,7 +202,9 @@ class CaseChange:
         return True
 
     def save(self) -> None:
-        blob = self.flow.dump()
+        blob = self.blob = self.flow.dump()
+        if not self.writes:
+            return
         session, case = self.session, self.case
         state = session.info.get("tejun_states", {}).get(case.id) or session.get(CaseState, case.id)
         if state is None:
@@ -181,8 +221,29 @@ class CaseChange:
         case.error_message = str(exc)[:2000]
         case.next_wakeup_at = None
         case.updated_at = self.at
-        self.session.execute(delete(WorkItem).where(WorkItem.case_id == case.id))
+        self.error = exc
+        if self.writes:
+            self.session.execute(delete(WorkItem).where(WorkItem.case_id == case.id))
         self.record("engine_error", element_id=exc.element_id, data={"message": exc.message})
+
+    def _route(self) -> None:
+        """The work-item read model follows the ready tasks; the hooks run on the new ones, and what they put
+        there is recorded; new assignees are told; notifications of tasks no longer open are done."""
+        session, case = self.session, self.case
+        before: dict[str, dict[str, str]] = {}
+        created = refresh_work_items(session, case, self.flow, self.at,
+                                     lambda tasks: before.update(_ready_data(tasks)))
+        self._record_data_set(before)  # what hooks put into ready tasks (screening results)
+        _tell_assignees(session, created)
+        from ..notifications import mark_tasks_done
+
+        mark_tasks_done(session, case.id)
+
+    def _check_routes(self) -> None:
+        """Writes off: what routing would fail on for the newly ready tasks (`routing.route_of`)."""
+        for task in self.flow.ready_human_tasks():
+            if task.task_id not in self.routed:
+                route_of(self.session, self.case, self.flow, task)
 
     def _record_data_set(self, before: dict[str, dict[str, str]]) -> None:
         """Data tejun itself put into ready tasks while routing them (screening results) is part of what the

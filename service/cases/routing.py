@@ -5,6 +5,7 @@ Called in the same transaction as every change to a case, so queues are never ou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import delete, select
@@ -67,23 +68,42 @@ def _organization_for(session: Session, case: Case, task: HumanTask, scope: str)
         ) from None
     if session.get(Organization, org_id) is None:
         raise EngineError(f"{key} = {org_id} is not a known organization", task.element_id)
-    party_role = "ministry" if scope == "ministry" else "partner"
-    if not any(p.organization_id == org_id and p.role == party_role for p in case.parties):
-        case.parties.append(CaseParty(organization_id=org_id, role=party_role))
     return org_id
 
 
-def _assignee_for(session: Session, flow: CaseWorkflow, task: HumanTask, org_id: int) -> int | None:
+@dataclass
+class Route:
+    """Where a ready task goes, as its lane, due date and assignee expressions say."""
+
+    role: str
+    scope: str
+    organization_id: int
+    due_at: datetime | None
+    assignee: str | None  # the username the assignee expression gave
+
+
+def route_of(session: Session, case: Case, flow: CaseWorkflow, task: HumanTask) -> Route:
+    """Evaluate a ready task's lane, due date and assignee; raises EngineError when the model's expressions
+    cannot be routed. Writes nothing: replays (a `CaseChange` with writes off) run the same checks."""
+    try:
+        role, scope = parse_lane(task.lane)
+    except LaneError as exc:
+        raise EngineError(str(exc), task.element_id) from exc
+    org_id = _organization_for(session, case, task, scope)
+    due_expression = task.properties.get("dueDate")
+    due_at = parse_due(flow.evaluate(task.task_id, due_expression)) if due_expression else None
     expression = task.properties.get("assignee")
-    if not expression:
-        return None
-    username = flow.evaluate(task.task_id, expression)
+    username = flow.evaluate(task.task_id, expression) if expression else None
+    return Route(role, scope, org_id, due_at, str(username) if username else None)
+
+
+def _assignee_for(session: Session, username: str | None, org_id: int) -> int | None:
     if not username:
         return None
     return session.scalar(
         select(User.id)
         .join(Membership)
-        .where(User.username == str(username), User.active.is_(True), Membership.organization_id == org_id)
+        .where(User.username == username, User.active.is_(True), Membership.organization_id == org_id)
         .limit(1)
     )
 
@@ -103,19 +123,18 @@ def _named_member(session: Session, task: HumanTask, org_id: int) -> int | None:
 
 
 def build_item(session: Session, case: Case, flow: CaseWorkflow, task: HumanTask, now: datetime) -> WorkItem:
-    try:
-        role, scope = parse_lane(task.lane)
-    except LaneError as exc:
-        raise EngineError(str(exc), task.element_id) from exc
-    org_id = _organization_for(session, case, task, scope)
-    due_expression = task.properties.get("dueDate")
-    due_at = parse_due(flow.evaluate(task.task_id, due_expression)) if due_expression else None
+    route = route_of(session, case, flow, task)
+    role, org_id, due_at = route.role, route.organization_id, route.due_at
+    if route.scope not in ("fa", "lead"):
+        party_role = "ministry" if route.scope == "ministry" else "partner"
+        if not any(p.organization_id == org_id and p.role == party_role for p in case.parties):
+            case.parties.append(CaseParty(organization_id=org_id, role=party_role))
     form = task.properties.get("formJsonSchemaFilename")
     title, title_en = task_titles(form_json(session, case.model_version_id, form), task.name)
     about, about_en = title_suffixes(session, case, task.properties, task.data)
     if about:  # whom or what this task is about, from the context entries marked in_title (e.g. whose disclosure)
         title, title_en = f"{title}: {about}", f"{title_en}: {about_en or about}"
-    assignee_id = _assignee_for(session, flow, task, org_id)
+    assignee_id = _assignee_for(session, route.assignee, org_id)
     for member_id in {assignee_id, _named_member(session, task, org_id)} - {None}:
         # on the team: sees the case's summary, and may consent to their office pre-filling their disclosure
         if not session.scalar(
