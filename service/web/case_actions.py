@@ -28,7 +28,7 @@ from .. import clock, erad
 from ..auth.permissions import View, may_start_application
 from ..cases import commands, queries
 from ..cases import messages as case_messages
-from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError
+from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError, ValidationFailed
 from ..models import Case
 from ..queues import lookups
 from . import labels
@@ -159,6 +159,9 @@ def case_new():
                 title=values["title"], variant=values["variant"], partner_ids=tuple(values["partner_ids"]),
                 erad_project_number=values["erad_project_number"], project_end_date=values["project_end_date"],
             )
+        except ValidationFailed as exc:  # what may not enter a case (service/cases/intake.py): by field
+            for error in exc.errors:
+                errors.setdefault(error["pointer"].split("/")[1], error["message"])
         except (NotFound, InvalidRequest) as exc:
             field = _START_REFUSALS.get(exc.template)
             if field is None:
