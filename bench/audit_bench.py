@@ -48,6 +48,7 @@ from service.migrate import upgrade  # noqa: E402
 from service.models import Call, Case, Event, EventStream, Program, User, WorkItem  # noqa: E402
 from service.services import Services  # noqa: E402
 from service.unit_of_work import unit_of_work  # noqa: E402
+from service.wiring import register_hooks  # noqa: E402
 
 ACTIONS = ("task_completed", "engine_steps", "task_claimed", "message_delivered", "timer_fired")
 
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
         upgrade(url)
         settings = Settings.from_env(instance_path=workdir, database_url=url, secret_key=secrets.token_hex(16),
                                      upload_dir=workdir / "uploads")
+        register_hooks()  # the use cases' hook points (service/wiring.py), as create_app does
         svc = Services.from_settings(settings)
         started = time.perf_counter()
         synthetic_history(svc, args.events, args.streams)

@@ -45,6 +45,7 @@ from service.migrate import upgrade  # noqa: E402
 from service.models import Call, Case, Program, User, WorkItem  # noqa: E402
 from service.services import Services  # noqa: E402
 from service.unit_of_work import unit_of_work  # noqa: E402
+from service.wiring import register_hooks  # noqa: E402
 
 MODELS = ROOT / "tests" / "data" / "models"
 SET_NAME = "bench"
@@ -102,6 +103,7 @@ def run(url: str, label: str, cases: int, batch: int) -> dict:
         upgrade(url)
         settings = Settings.from_env(instance_path=workdir, database_url=url, secret_key=secrets.token_hex(16),
                                      upload_dir=workdir / "uploads", db_pool_size=5)
+        register_hooks()  # the use cases' hook points (service/wiring.py), as create_app does
         svc = Services.from_settings(settings)
         designer, officer, call_id, lead_id = _world(svc)
         v1, _ = versions.upload_draft(svc, designer, _files("loop"), "bench v1", set_name=SET_NAME)

@@ -79,6 +79,7 @@ from service.models import (  # noqa: E402
 from service.queues import queries as queues  # noqa: E402
 from service.services import Services  # noqa: E402
 from service.unit_of_work import unit_of_work  # noqa: E402
+from service.wiring import register_hooks  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-Passw0rd-" + "x" * 8
@@ -216,6 +217,7 @@ class Target:
         upgrade(self.url)
         self.settings = Settings.from_env(instance_path=workdir, database_url=self.url,
                                           secret_key=secrets.token_hex(16), upload_dir=workdir / "uploads")
+        register_hooks()  # the use cases' hook points (service/wiring.py), as create_app does
         self.svc = Services.from_settings(self.settings)
 
     @property

@@ -155,6 +155,7 @@ def main() -> None:
     from service.migrate import upgrade
     from service.screening.importers import import_list
     from service.services import Services
+    from service.wiring import register_hooks
 
     rng = random.Random(20261208)
     with tempfile.TemporaryDirectory(prefix="tejun-screenmem-") as tmp:
@@ -174,6 +175,7 @@ def main() -> None:
             secret = secrets.token_hex(16)
             settings = Settings.from_env(instance_path=workdir, database_url=url, secret_key=secret,
                                          upload_dir=workdir / "uploads")
+            register_hooks()  # the use cases' hook points (service/wiring.py), as create_app does
             svc = Services.from_settings(settings)
             meti, csl = workdir / "meti_end_user_list.xlsx", workdir / "us_csl.csv"
             write_meti(meti, args.meti, rng)

@@ -31,6 +31,7 @@ from .input_guard import GuardedRequest, StrictJSONProvider, check_request
 from .migrate import MIGRATIONS_DIR
 from .models import Base
 from .services import Services
+from .wiring import register_hooks
 
 csrf = CSRFProtect()
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(settings.engine_log_level)
 
+    register_hooks()  # what answers the use cases' hook points (service/task_hooks.py)
     svc = Services.from_settings(settings)
     app.extensions["tejun"] = svc
     from .observability import init_app as init_observability

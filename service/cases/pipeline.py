@@ -11,7 +11,8 @@ in the same transaction, which is what lets `flask --app wsgi audit replay` re-e
 | restore | the workflow from `case_states`, on the case's pinned model version |
 | step | the use case's own move (`advance`, `complete`, `deliver_message`, a migration) at the change's instant |
 | route | `routing.refresh_case` and `refresh_work_items`: the case row and the work-item read model |
-| hooks | `task_hooks.on_tasks_ready` (screening) for the newly ready tasks; what they put there is recorded |
+| hooks | `task_hooks.on_tasks_ready` (screening) for the newly ready tasks; what they put there is recorded;
+  `task_hooks.after_run` (a completed designation takes effect) |
 | record | `task_data_set`, `engine_error`, then `engine_steps` (or `timer_fired`) events; `task_data_changed`
   for tejun's own change to a ready task between runs (`set_task_data`) |
 | save | the serialized workflow back into `case_states` |
@@ -44,6 +45,7 @@ from ..engine.runtime import CaseWorkflow, EngineError
 from ..models import Case, CaseState, WorkItem
 from ..notifications import notify_assigned
 from ..services import Services
+from ..task_hooks import after_run
 from .routing import refresh_case, refresh_work_items, route_of
 
 
@@ -172,9 +174,7 @@ class CaseChange:
                     self._route()
                 else:
                     self._check_routes()
-                from . import designation
-
-                designation.apply_when_completed(self)  # a completed designation takes effect
+                after_run(self)  # a completed designation takes effect (service/wiring.py)
         except EngineError as exc:
             self._stop_in_error(exc)
         if flow.completed_log:

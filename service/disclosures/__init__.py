@@ -268,6 +268,21 @@ def _consented(session: Session, user_id: int, case_id: int) -> bool:
         DisclosureConsent.revoked_at.is_(None))) is not None
 
 
+def starting_data(session: Session, actor: Actor, case: Case, item: WorkItem, task_data: dict) -> dict:
+    """A disclosure form's starting data for this viewer (hook `starting_data`, service/task_hooks.py): the
+    researcher's profile when the viewer may have it, what the roster already says (name, e-Rad number) and
+    the institution the task is routed to."""
+    if item.form and not task_data.get("disclosure"):
+        member = task_data.get("member") or {}
+        disclosure = starting_disclosure(session, actor, case, item, member) or {}
+        identity = {**roster_identity(session, item, member), **(disclosure.get("identity") or {})}
+        if identity and roster_identity(session, item, member):
+            disclosure = {**disclosure, "identity": identity}
+        if disclosure:
+            return {"disclosure": disclosure}
+    return {}
+
+
 def starting_disclosure(session: Session, actor: Actor, case: Case, item: WorkItem, member: dict) -> dict | None:
     """The profile part a disclosure form starts from for this viewer, or None.
 

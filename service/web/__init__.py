@@ -7,23 +7,10 @@ come from the Flask-Babel catalogs in `service/translations` (msgids in English)
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask
 from flask_babel import Babel
 
-LANGUAGES = ("ja", "en")
-LANG_COOKIE = "lang"
-
-
-def select_locale() -> str:
-    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
-    if chosen in LANGUAGES:
-        return chosen
-    from flask_login import current_user
-
-    if getattr(current_user, "is_authenticated", False) and current_user.locale in LANGUAGES:
-        return current_user.locale
-    default = current_app.extensions["tejun"].settings.default_locale
-    return default if default in LANGUAGES else "ja"
+from .locale import LANG_COOKIE, LANGUAGES, select_locale  # noqa: F401  (the package's names)
 
 
 def register(app: Flask) -> None:

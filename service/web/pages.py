@@ -20,8 +20,9 @@ from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, TooManyAttem
 from ..queues import lookups
 from ..queues import queries as queues
 from ..unit_of_work import unit_of_work
-from . import LANG_COOKIE, LANGUAGES, labels
+from . import labels
 from .blueprint import bp, services
+from .locale import LANG_COOKIE, LANGUAGES
 
 PER_PAGE = 25
 
