@@ -18,6 +18,7 @@ from .api import auth as api_auth
 from .api import case_data as api_case_data
 from .api import cases as api_cases
 from .api import catalog as api_catalog
+from .api import consultations as api_consultations
 from .api import disclosures as api_disclosures
 from .api import model_versions as api_model_versions
 from .api import screening as api_screening
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     api = Api(app)
     for module in (api_auth, api_cases, api_tasks, api_model_versions, api_screening, api_disclosures,
-                   api_case_data, api_catalog, api_admin):
+                   api_case_data, api_catalog, api_admin, api_consultations):
         api.register_blueprint(module.blp)
     app.register_error_handler(TejunError, _error_handler(tejun_error))
     app.register_error_handler(CSRFError, _csrf_failed)

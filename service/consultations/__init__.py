@@ -117,6 +117,16 @@ def _case_for(session: Session, actor: Actor, case_id: int, *, writing: bool) ->
     return case, side
 
 
+def _authorize(svc: Services, actor: Actor, case_id: int, thread_id: int | None = None) -> None:
+    """Who may write here is decided before what they wrote is looked at (a refusal says nothing of the input);
+    the unit of work checks again."""
+    with svc.db.reader() as session:
+        case, _side = _case_for(session, actor, case_id, writing=True)
+        if thread_id is not None and session.scalar(select(ConsultationThread.id).where(
+                ConsultationThread.id == thread_id, ConsultationThread.case_id == case.id)) is None:
+            raise NotFound(N_("no such consultation"))
+
+
 def _thread_for(session: Session, case: Case, thread_id: int) -> ConsultationThread:
     thread = session.scalars(select(ConsultationThread).where(ConsultationThread.id == thread_id,
                                                               ConsultationThread.case_id == case.id)
@@ -155,6 +165,7 @@ def open_thread(svc: Services, actor: Actor, case_id: int, *, subject: str, titl
                 measure: str | None = None, files: Iterable[Upload] = ()) -> int:
     """Open a thread with its question; returns its id."""
     files = list(files)
+    _authorize(svc, actor, case_id)
     _check_text(title=title, body=body, subject=subject, measure=measure, files=files)
     stored = _store_files(svc, files)
     try:
@@ -184,6 +195,7 @@ def answer(svc: Services, actor: Actor, case_id: int, thread_id: int, *, body: s
            files: Iterable[Upload] = ()) -> int:
     """Add an answer (or a further question) to an open thread; returns the message's id."""
     files = list(files)
+    _authorize(svc, actor, case_id, thread_id)
     _check_text(body=body, files=files)
     stored = _store_files(svc, files)
     try:
@@ -205,6 +217,7 @@ def answer(svc: Services, actor: Actor, case_id: int, thread_id: int, *, body: s
 
 def close(svc: Services, actor: Actor, case_id: int, thread_id: int, *, note: str = "") -> None:
     """Close a thread: only the side that asked (their question is settled)."""
+    _authorize(svc, actor, case_id, thread_id)
     _check_text(body=note, files=[], body_required=False)
     with unit_of_work(svc) as session:
         case, side = _case_for(session, actor, case_id, writing=True)

@@ -15,7 +15,7 @@ from .locale import LANG_COOKIE, LANGUAGES, select_locale  # noqa: F401  (the pa
 
 def register(app: Flask) -> None:
     # the page routes live on the one `web` blueprint, in modules by what they show
-    from . import case_actions, cases, designations, erad, notifications, pages, tasks  # noqa: F401
+    from . import case_actions, cases, consultations, designations, erad, notifications, pages, tasks  # noqa: F401
     from .blueprint import bp
     from .templating import install
 

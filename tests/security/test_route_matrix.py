@@ -247,6 +247,15 @@ RULES: dict[str, dict[str, str]] = {
         ("AdminOrganizations", "GET"), ("AdminOrganizations", "POST"), ("AdminOrganization", "PATCH"),
         ("AdminUsers", "GET"), ("AdminUsers", "POST"), ("AdminUser", "GET"), ("AdminUserActive", "POST"),
         ("AdminUserPassword", "POST"), ("AdminUserGrants", "POST"), ("AdminUserGrant", "DELETE"))},
+    # FA–institution consultation (service/consultations): the FA's officers and managers and the lead's office
+    # write, auditors read (403 on writes); partners, researchers and ministries do not see the threads (404;
+    # the API's list answers them an empty list). Closing: the side that asked (the fixture's thread: the lead's)
+    "consultations.Consultations GET": rule(ok=FULL_A | PART_A | SUMMARY_A),
+    **{f"{name} POST": rule(ok={"fa_officer", "fa_manager", "security", "admin"}, forbidden={"auditor", "fa_auditor"})
+       for name in ("consultations.Consultations", "consultations.ConsultationMessages", "web.consultation_open",
+                    "web.consultation_answer")},
+    **{f"{name} POST": rule(ok={"security", "admin"}, forbidden={"fa_officer", "fa_manager", "auditor", "fa_auditor"})
+       for name in ("consultations.ConsultationClose", "web.consultation_close")},
 }
 # routes other engineers are adding; their rules are decided here so that they are checked once they exist
 PLANNED_RULES: dict[str, dict[str, str]] = {
@@ -376,6 +385,12 @@ def matrix(app) -> Matrix:
     case_c = Case(svc, other_world, title="案件C")
     params = _case_objects(svc, world, case_a, "security", tag)
     other = _case_objects(svc, other_world, case_c, "security", tag + "c")
+    from service import consultations  # a thread of case A, opened by the lead's office
+
+    params["thread_id"] = str(consultations.open_thread(svc, world.actor("security"), case_a.id, subject="general",
+                                                        title="matrix", body="matrix"))
+    other["thread_id"] = str(consultations.open_thread(svc, other_world.actor("security"), case_c.id,
+                                                       subject="general", title="matrix", body="matrix"))
     # RULES are the FA's view once the institution has submitted; before that it sees only its own part
     # (docs/security.md, tests/procedure/test_submissions.py, tests/security/test_confidentiality.py)
     from service.models import Case as CaseRow
@@ -475,6 +490,8 @@ def _request(m: Matrix, user: str, endpoint: str, method: str, path: str, params
             "screening.HitReview POST": {"decision": "false_positive", "reason": "matrix"},
             "disclosures.MyProfile PUT": {"data": {"no_such_section": {}}},
             "catalog.Designations POST": {"funding_agency_id": m.world.fa_id, "title": "matrix"},
+            "consultations.Consultations POST": {"subject": "general", "title": "matrix", "body": "matrix"},
+            "consultations.ConsultationMessages POST": {"body": "matrix"},
         }
         if method in ("POST", "PUT", "PATCH"):
             kwargs["json"] = bodies.get(f"{endpoint} {method}", {})
