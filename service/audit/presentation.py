@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from ..cases.commands import INSTANCE_KEY
 from ..cases.forms import expanded_schema
 from ..cases.history import model_map
-from ..forms.schema import localize
-from ..models import Case, ModelVersion, User
+from ..designer import names
+from ..forms import references
+from ..forms.schema import label, localize
+from ..models import Call, Case, ModelVersion, Organization, Program, User
 from ..web import labels
 from ..web.render import Node, describe, duration_text, person_name
 
@@ -88,6 +90,12 @@ def field_titles(session: Session, version_id: int, lang: str) -> dict[str, str]
             for name, sub in (node.get("properties") or {}).items():
                 if isinstance(sub, dict) and isinstance(sub.get("title"), str):
                     found.setdefault(name, sub["title"])
+                # a reference list's values are named when the data is shown (the lists change): noted as "name=@"
+                if isinstance(sub, dict):
+                    items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
+                    listed = sub.get("x-reference") or items.get("x-reference")
+                    if isinstance(listed, str):
+                        found.setdefault(f"{name}=@", listed)
                 # its choices too, as "name=value" (an array's under the array's name)
                 choices = sub.get("items") if isinstance(sub, dict) and isinstance(sub.get("items"), dict) else sub
                 for option in (choices or {}).get("oneOf") or (choices or {}).get("anyOf") or []:
@@ -120,6 +128,7 @@ class Describer:
     def __init__(self, session: Session, case: Case, lang: str):
         self.session, self.case, self.lang = session, case, lang
         self._versions: dict[str | None, int] = {}
+        self._titles: dict[int, dict[str, str]] = {}
 
     def version_id(self, model_hash: str | None) -> int:
         if model_hash not in self._versions:
@@ -138,14 +147,53 @@ class Describer:
             found = model_map(self.session, version_id, self.case.process_id)
         except LookupError:
             return ""
+        element = found.elements.get(element_id)
+        if element is not None and element.name and not element.form:  # a task with a form is named by it
+            named = names.current().element(element_id, self.lang, found.process_files.get(element.process_id))
+            if named:
+                return named
         return found.title(self.session, version_id, element_id, self.lang)
 
     def titles(self, model_hash: str | None = None) -> dict[str, str]:
-        return field_titles(self.session, self.version_id(model_hash), self.lang)
+        """Names of data keys and of their values ("key=value"): the names catalog (bpmn/names/data.json), then
+        the version's forms (a form names a field for its own context, the catalog for the case data); values
+        of reference lists and of ids (organizations, programmes, calls) by the record's name in the reader's
+        language."""
+        version_id = self.version_id(model_hash)
+        if version_id in self._titles:
+            return self._titles[version_id]
+        catalog = names.current()
+        found = {**field_titles(self.session, version_id, self.lang), **catalog.titles(self.lang)}
+        found.update({f"{key}=@": listed for key, listed in catalog.lists().items()})
+        lookup = references.provider(self.session)
+        for key, listed in [(k[:-2], v) for k, v in found.items() if k.endswith("=@")]:
+            del found[f"{key}=@"]
+            try:
+                entries = lookup(listed)
+            except LookupError:
+                continue
+            for value, text in entries:
+                found.setdefault(f"{key}={value}", label(text, self.lang))
+        for key, kind in catalog.kinds().items():
+            for value, text in self._records(kind).items():
+                found.setdefault(f"{key}={value}", text)
+        self._titles[version_id] = found
+        return found
+
+    def _records(self, kind: str) -> dict[Any, str]:
+        """id -> name of the records an id-valued variable points at, in the reader's language."""
+        model = {"organization": Organization, "program": Program, "call": Call}.get(kind)
+        if model is None:
+            return {}
+        english = model.name_en if model is Organization else model.title_en
+        native = model.name if model is Organization else model.title
+        rows = self.session.execute(select(model.id, native, english)).all()
+        return {row[0]: (row[2] if self.lang == "en" and row[2] else row[1]) for row in rows}
 
     def plain(self, model_hash: str | None, data: Any) -> Node:
-        """Data no one form describes, its keys named by the version's forms."""
-        return describe(None, data, titles=self.titles(model_hash))
+        """Data no one form describes, its keys named by the version's forms and the names catalog; the
+        catalog's internal variables left out (they stay in the record)."""
+        return describe(None, without_internal(data), titles=self.titles(model_hash))
 
     def data(self, model_hash: str | None, element_id: str | None, data: dict) -> Node:
         version_id = self.version_id(model_hash)
@@ -157,7 +205,26 @@ class Describer:
         if element is not None and element.form:
             expanded = expanded_schema(self.session, SimpleNamespace(model_version_id=version_id), element.form)
             schema = localize(expanded, self.lang) if expanded else None
-        return describe(schema, {k: v for k, v in data.items() if k != INSTANCE_KEY}, titles=self.titles(model_hash))
+        shown = without_internal({k: v for k, v in data.items() if k != INSTANCE_KEY})
+        return describe(schema, shown, titles=self.titles(model_hash))
+
+
+def without_internal(data: Any) -> Any:
+    """`data` without the variables the names catalog marks internal, at any depth."""
+    hidden = names.current().internal
+    if not hidden:
+        return data
+
+    def strip(value: Any, depth: int = 0) -> Any:
+        if depth > 30:
+            return value
+        if isinstance(value, dict):
+            return {k: strip(v, depth + 1) for k, v in value.items() if k not in hidden}
+        if isinstance(value, list):
+            return [strip(v, depth + 1) for v in value]
+        return value
+
+    return strip(data)
 
 
 def timeline(session: Session, case: Case, events: list[dict], lang: str) -> list[Row]:

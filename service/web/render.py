@@ -51,6 +51,22 @@ def duration_text(value: str, lang: str | None = None) -> str | None:
     return ("" if lang != "en" else " ").join(parts) if parts else None
 
 
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def moment_text(value: str) -> str | None:
+    """An ISO-8601 date-time (a deadline, a timer) as every time is shown: in Japan time, to the minute (the one
+    formatter, templating.absolute); None if it is not one."""
+    if not isinstance(value, str) or not _MOMENT.match(value):
+        return None
+    from .templating import absolute
+
+    try:
+        return absolute(value.replace("Z", "+00:00"))
+    except (ValueError, RuntimeError, KeyError):  # not a real moment, or no application to format in
+        return None
+
+
 def person_name(username: Any) -> str:
     """A username as people read it: the person's display name (cached per request); as is when unknown."""
     if not isinstance(username, str) or not username:
@@ -185,5 +201,5 @@ def describe(schema: dict | None, value: Any, root: dict | None = None, depth: i
         title = titles.get(f"{key}={value}")
     if title is None and isinstance(value, str):
         person = key in PERSON_KEYS or key.endswith("_username")
-        title = person_name(value) if person else (duration_text(value) or code_word(value))
+        title = person_name(value) if person else (duration_text(value) or moment_text(value) or code_word(value))
     return Node("text", text=str(title if title is not None else value))

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service import demo, demo_cases
+from service.audit.chain import case_stream
 from service.audit.presentation import _MORE_ACTIONS
 from service.cases.history import model_map
 from service.models import Case, Event, Membership, User, WorkItem
@@ -175,3 +177,98 @@ def test_the_disclosure_profile_is_the_disclosure_form_and_a_labelled_read_only_
     text = visible(officer)
     assert "東都大学 理学部" in text and "氏名" in text and "tejun-form-schema" not in officer
     assert "identity" not in text and "{" not in text.split("プロフィール", 1)[1]
+
+
+class _CaseData(HTMLParser):
+    """The names and plain values of the audit history's data panels ("All case data at this point" and the
+    "Case data changed" table): [(name, value)] with nested values flattened."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # inside one of the panels while > 0
+        self.tag: str | None = None
+        self.names: list[str] = []
+        self.values: list[str] = []
+        self.cell = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        if tag in ("details", "table") and ({"audit-case-data", "audit-data-changes"} & set(classes)):
+            self.depth = 1
+            return
+        if not self.depth:
+            return
+        if tag in ("details", "table"):
+            self.depth += 1
+        if tag == "tr":
+            self.cell = 0
+        if tag == "dt" or (tag == "th" and attrs.get("scope") == "row"):
+            self.tag = "name"
+            self.names.append("")
+        elif (tag == "span" and "data-text" in classes) or (tag == "td" and self.cell > 0):
+            self.tag = "value"
+            self.values.append("")
+        if tag in ("th", "td"):
+            self.cell += 1
+
+    def handle_endtag(self, tag):
+        if self.depth and tag in ("details", "table"):
+            self.depth -= 1
+        if tag in ("dt", "th", "span", "td"):
+            self.tag = None
+
+    def handle_data(self, data):
+        if self.depth and self.tag == "name":
+            self.names[-1] += data.strip()
+        elif self.depth and self.tag == "value":
+            self.values[-1] += data.strip()
+
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")  # a variable's name or a code: side, level_value
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def case_data_problems(html: str, lang: str) -> list[str]:
+    panels = _CaseData()
+    panels.feed(html)
+    found = [f"name {n!r}" for n in panels.names if IDENTIFIER.match(n) or (lang == "ja" and not JAPANESE.search(n))]
+    found += [f"value {v!r}" for v in panels.values if IDENTIFIER.match(v) or ISO_MOMENT.search(v)]
+    return found
+
+
+def test_the_auditors_case_data_is_named_in_the_readers_language(demo_app, svc):
+    """Every variable of the case data an auditor reads (the history's "All case data" and "Case data changed")
+    is named in the page's language, or hidden as internal by the names catalog (bpmn/names/data.json); its
+    codes by their words, its times in JST: no `deadline_at`, `side = partner` or `2027-02-11T23:59:59+09:00`."""
+    app, passwords = demo_app
+    with svc.db.reader() as session:
+        cases = session.scalars(select(Case).where(Case.title.in_(list(demo_cases.GUIDE)))).all()
+        lengths = {c.id: session.scalar(select(func.max(Event.seq)).where(Event.stream == case_stream(c.id)))
+                   for c in cases}
+    problems, panels = [], 0
+    for lang in ("ja", "en"):
+        client = signed_in(app, passwords, "auditor", lang)
+        for case in cases:
+            last = lengths[case.id]
+            # the latest state, and the events that set the case up, plan the work and close it
+            for at in sorted({last, 2, 3, last // 2, last - 1} - {0}):
+                html = client.get(f"/audit/cases/{case.id}?at={at}").get_data(as_text=True)
+                panels += html.count('class="audit-case-data"')
+                problems += [f"{lang} {case.reference}@{at}: {p}" for p in case_data_problems(html, lang)]
+    assert panels >= 2 * len(cases)
+    assert not problems, "raw case data shown:\n" + "\n".join(sorted(set(problems)))
+
+
+def test_the_case_data_detector_finds_what_it_looks_for():
+    raw = ('<details class="audit-case-data"><dl class="data"><div><dt>deadline_at</dt><dd>'
+           '<span class="data-text">2027-02-11T23:59:59+09:00</span></dd></div><div><dt>所属</dt><dd>'
+           '<span class="data-text">partner</span></dd></div><div><dt>Risk level</dt><dd>'
+           '<span class="data-text">L2</span></dd></div></dl></details>'
+           '<table class="list audit-data-changes"><tbody><tr><th scope="row">level_value</th><td>1</td>'
+           '<td>2</td></tr></tbody></table>')
+    assert case_data_problems(raw, "ja") == ["name 'deadline_at'", "name 'Risk level'", "name 'level_value'",
+                                             "value '2027-02-11T23:59:59+09:00'", "value 'partner'"]
+    assert case_data_problems(raw.replace("deadline_at", "期限").replace("level_value", "レベル"), "en") == [
+        "value '2027-02-11T23:59:59+09:00'", "value 'partner'"]
