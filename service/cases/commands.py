@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from .. import clock
+from .. import clock, followups
 from ..auth.actor import Actor
 from ..auth.permissions import View, case_view, may_assign, may_send, may_start_application, may_work
 from ..auth.roles import parse_lane
@@ -24,8 +24,8 @@ from ..notifications import notify_assigned
 from ..services import Services
 from ..task_hooks import before_task_completed, on_task_completed
 from ..unit_of_work import unit_of_work
+from . import intake, submissions
 from . import messages as case_messages
-from . import submissions
 from .forms import validate_submission
 from .pipeline import INSTANCE_KEY, CaseChange, Outcome, outcome, record_event
 
@@ -97,6 +97,7 @@ def start_case(
     title = (title or "").strip()
     if not title:
         raise InvalidRequest(N_("a case needs a title"))
+    intake.check_start(lead_institution_id, partner_ids, project_end_date, actor.locale)
     with unit_of_work(svc) as session:
         call = session.get(Call, call_id)
         lead = session.get(Organization, lead_institution_id)
@@ -184,6 +185,7 @@ def complete_task(
                            params={"name": holder.display_name or holder.username})
         _check_version(case, expected_version)
         clean = validate_submission(session, case, item, data, actor.locale)
+        intake.check_roster(session, case, item.form, clean, actor.locale)  # one PI, people of the institutions
         change = CaseChange.of(session, svc, case, actor)
         before_task_completed(session, case, item, change.flow, actor, clean)  # screening gate, certification
         completed = change.record("task_completed", task_id=item.task_id, element_id=item.element_id,
@@ -318,6 +320,13 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
             raise Conflict(N_("the case stopped with an error; an administrator has to restart it first"))
         change = CaseChange.of(session, svc, case, actor)
         waiting = [m for m in change.flow.waiting_messages() if m.name == name]
+        if not waiting and name in followups.HELD_BY_PEOPLE and case.kind == "application" \
+                and not actor.is_system:
+            # a roster change or the FA's request, recorded any time: held until the case can take it
+            if not message.may_send(actor, case):
+                raise Forbidden(N_("you may not send '%(name)s' to this case"), params={"name": name})
+            followups.hold_change(session, case, actor, name, dict(message.check({} if payload is None else payload)))
+            return outcome(session, actor, case)
         if not waiting:
             raise Conflict(N_("the case is not waiting for '%(name)s' now"), params={"name": name})
         lanes = {m.lane for m in waiting}

@@ -45,6 +45,7 @@ SENDERS: dict[str, tuple[str, ...] | str] = {
     "withdraw": ("security_officer",),
     "member_added": ("security_officer",),
     "partner_added": ("security_officer",),
+    "follow_up_requested": ("fa_officer",),
     "screening_hit": SYSTEM_ONLY,
     "disclosure_changed": SYSTEM_ONLY,
 }

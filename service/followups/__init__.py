@@ -10,6 +10,13 @@ the system actor, each in its own transaction:
   list import or profile change, so it starts the next follow-up as soon as the case waits again;
 * the case has ended (completed, withdrawn, not accepted): it is dropped.
 
+Changes people record (issue 18, point 4) take the same way: a new member or partner (`member_added`,
+`partner_added`, by the lead's security office) or the FA's own request for a follow-up (`follow_up_requested`,
+by the FA officer), sent while the case cannot take them (still in the application phase, or a follow-up round
+open), are held here by `hold_change` (event `change_held` on the case, with who recorded it and the payload)
+and delivered by the same worker rounds once the case waits between follow-ups; a case that ends first drops
+them.
+
 Delivery is at most once per request: the payload carries the request's id (`trigger.trigger_id`), and a
 request whose id already appears in a `message_delivered` event of its case is marked delivered, not sent
 again (this covers a crash between sending and marking).
@@ -24,13 +31,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
+from ..auth.actor import Actor
 from ..errors import Conflict
 from ..models import Case, Event, PendingFollowUp
 from ..services import Services
 from ..unit_of_work import unit_of_work
 
 log = logging.getLogger("tejun.followups")
-MESSAGES = ("screening_hit", "disclosure_changed")
+# recorded by people at any time, held until the case can take them (`hold_change`)
+HELD_BY_PEOPLE = ("member_added", "partner_added", "follow_up_requested")
+MESSAGES = ("screening_hit", "disclosure_changed", *HELD_BY_PEOPLE)
 
 
 @dataclass
@@ -49,6 +59,19 @@ def request_follow_up(session: Session, case: Case, message: str, trigger: dict,
     session.add(row)
     session.flush()
     row.payload = {"trigger": {**trigger, "trigger_id": row.id}}
+    return row
+
+
+def hold_change(session: Session, case: Case, actor: Actor, message: str, payload: dict) -> PendingFollowUp:
+    """Keep a change a person recorded (checked payload of `message`) until the case can take it; recorded on
+    the case as `change_held` in the caller's transaction."""
+    from ..cases.pipeline import record_event
+
+    trigger = dict(payload.get("trigger") or {})
+    trigger.pop("trigger_id", None)  # the request's own id is given here
+    row = request_follow_up(session, case, message, trigger, reason=str(trigger.get("reason") or ""))
+    record_event(session, case, actor, "change_held", data={"message": message, "payload": row.payload,
+                                                            "pending_id": row.id})
     return row
 
 

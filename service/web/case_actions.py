@@ -25,11 +25,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import clock, erad
-from ..auth.permissions import View, may_start_application
+from ..auth.permissions import View, may_start_cases
 from ..cases import commands, queries
 from ..cases import messages as case_messages
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError, ValidationFailed
-from ..models import Case
 from ..queues import lookups
 from . import labels
 from .blueprint import bp, services
@@ -39,12 +38,6 @@ from .problems import field_errors
 ERAD_PROJECT = erad.PROJECT_NUMBER  # one definition for the page and POST /api/v1/cases
 MAX_PARTNERS = 50
 REQUIRED = _l("This field is required.")
-
-
-def may_start_cases(actor) -> bool:
-    """Does the actor hold a role that opens cases for one of their institutions (the "New case" button)?"""
-    return any(g.organization_kind == "institution" and may_start_application(actor, g.organization_id)
-               for g in actor.grants)
 
 
 @bp.app_context_processor
@@ -172,8 +165,7 @@ def case_new():
             flash(message_for(exc), "warning")
             return render_template("case_new.html", values=values, errors={}, **choices), 409
         else:
-            with services().db.reader() as session:
-                reference = session.get(Case, outcome.case_id).reference
+            reference = queries.case_reference(services(), outcome.case_id)
             if outcome.status == "error":
                 flash(_("Case %(reference)s was opened, but it stopped with an error in the process model. "
                         "An administrator has to look at it.", reference=reference), "error")
@@ -195,6 +187,7 @@ def _today_jst() -> str:
 # where a problem the message's schema finds (service/cases/messages.py) is shown on the page: its form field
 MESSAGE_FIELDS = {
     "/payload/withdraw_reason": "withdraw_reason",
+    "/payload/trigger/reason": "follow_up_reason",
     "/payload/trigger/member/name": "member_name",
     "/payload/trigger/member/role": "member_role",
     "/payload/trigger/member/username": "member_username",
@@ -208,6 +201,7 @@ FIELD_MESSAGES = {
     "withdraw_reason": {"required": _l("Give the reason for the withdrawal."),
                         "minLength": _l("Give the reason for the withdrawal."),
                         "pattern": _l("Give the reason for the withdrawal.")},
+    "follow_up_reason": {"pattern": REQUIRED, "minLength": REQUIRED},
     "member_name": {"pattern": REQUIRED, "minLength": REQUIRED},
     "partner_name": {"pattern": REQUIRED, "minLength": REQUIRED},
     "member_role": {"type": _l("Choose one of the options.")},
@@ -228,6 +222,10 @@ def _payload_of(name: str, form) -> tuple[dict, dict]:
             member["username"] = username
         member.update(consent_obtained=form.get("member_consent") == "yes", consent_date=_today_jst())
         return {"trigger": {"kind": "member_added", "member": member}}, shown
+    if name == "follow_up_requested":
+        shown = {"reason": (form.get("follow_up_reason") or "").strip(),
+                 "reassessment_required": form.get("follow_up_reassessment") == "yes"}
+        return {"trigger": {"kind": "fa_request", **shown}}, shown
     # partner_added
     partner = {"name": (form.get("partner_name") or "").strip(), "country": (form.get("partner_country") or "").strip(),
                "foreign": form.get("partner_foreign") == "yes"}
@@ -257,6 +255,7 @@ MESSAGE_DONE = {
     "withdraw": _l("The application has been withdrawn; the case has ended."),
     "member_added": _l("The new team member was recorded: a follow-up round has started."),
     "partner_added": _l("The new partner institution was recorded: a follow-up round has started."),
+    "follow_up_requested": _l("The follow-up was asked for: it starts now, or after the round under way."),
 }
 
 
@@ -269,7 +268,7 @@ def case_message(case_id: int):
     actor = current_user.actor
     with services().db.reader() as session:
         try:
-            _case, view = queries.get_case(session, actor, case_id, View.SUMMARY)
+            case, view = queries.get_case(session, actor, case_id, View.SUMMARY)
         except NotFound:
             abort(404)
     if view < View.PART:
@@ -280,6 +279,7 @@ def case_message(case_id: int):
     payload, errors, shown = _read_message(name, request.form)
     if errors:
         return render_case(case_id, action={"name": name, "errors": errors, "values": shown}), 422
+    version = case.version
     try:
         outcome = commands.send_message(services(), actor, case_id, name, payload)
     except Forbidden:
@@ -292,6 +292,8 @@ def case_message(case_id: int):
     if outcome.status == "error":
         flash(_("The case stopped with an error in the process model. An administrator has to look at it."),
               "error")
+    elif outcome.version == version:  # held (service/followups): the case itself did not move
+        flash(_("The change was recorded. It starts a follow-up as soon as the case can take it."), "success")
     else:
         flash(str(MESSAGE_DONE[name]), "success")
     return redirect(url_for("web.case", case_id=case_id))

@@ -233,7 +233,7 @@ def test_every_message_of_the_models_has_a_schema_and_senders():
     registry = case_messages.registry(ROOT / "forms")
     assert names == set(registry) == set(case_messages.SENDERS)
     assert {n for n, m in registry.items() if m.system_only} == {"screening_hit", "disclosure_changed"}
-    assert queries.PAGE_MESSAGES == ("withdraw", "member_added", "partner_added")
+    assert queries.PAGE_MESSAGES == ("withdraw", "member_added", "partner_added", "follow_up_requested")
 
 
 def test_a_schema_file_without_senders_stops_the_start(tmp_path):

@@ -47,7 +47,7 @@ from .drive import (
 
 # the world's call: risk-management deadline 2027-01-29; the travelling clock starts 2026-04-01 18:00 JST
 DEADLINE_END = datetime(2027, 1, 29, 14, 59, 59, tzinfo=UTC)  # 23:59:59 JST, the due moment of the application
-TRIGGERS = {"member_added", "partner_added", "disclosure_changed", "screening_hit"}
+TRIGGERS = {"member_added", "partner_added", "disclosure_changed", "screening_hit", "follow_up_requested"}
 HIGH, URGENT = 2, 3
 
 

@@ -177,12 +177,13 @@ def test_the_message_route_answers_only_those_who_may_send(app, svc, world):
         assert post(client, f"/cases/{case.id}/messages", withdraw).status_code == 403
     security = sign_in(app, world, "security")
     assert post(security, f"/cases/{case.id}/messages", {"name": "close_everything"}).status_code == 400
-    # a trigger the case does not wait for yet (it is still in the application phase)
+    # a trigger the case does not wait for yet (it is still in the application phase): held until it can
     response = post(security, f"/cases/{case.id}/messages",
                     {"name": "member_added", "member_name": "小川 蓮", "member_role": "participant",
                      "member_consent": "yes"})
     assert response.status_code == 302
-    assert "案件は現在 'member_added' を受け付けていません" in text(security.get(response.location))
+    assert "変更を記録しました。案件が受け付けられる段階になり次第、フォローアップを開始します。" in text(
+        security.get(response.location))
     with svc.db.reader() as session:
         assert session.get(CaseRow, case.id).status == "running"
 
