@@ -26,6 +26,7 @@ from ..task_hooks import before_task_completed, on_task_completed
 from ..unit_of_work import unit_of_work
 from . import intake, submissions
 from . import messages as case_messages
+from .designation import designated_for
 from .forms import validate_submission
 from .pipeline import INSTANCE_KEY, CaseChange, Outcome, outcome, record_event
 
@@ -136,6 +137,7 @@ def start_case(
         session.add(case)
         session.flush()
         case.reference = f"RS-{now.year}-{case.id:05d}"
+        end_date = project_end_date or call.standard_end_date  # the call's standard end unless one is given
         data = {
             "case": {
                 "id": case.id,
@@ -148,12 +150,18 @@ def start_case(
                 "call_id": call.id,
                 "erad_project_number": erad_project_number,
             },
+            # what the call sets (service/cases/designation.py): deadlines, timers and defaults of the case
             "call": {
                 "risk_deadline": call.risk_deadline.isoformat(),
                 "follow_up_interval": call.follow_up_interval or "P12M",
-                "project_end_date": project_end_date.isoformat() if project_end_date else None,
+                "deadline_warning_days": call.deadline_warning_days or 14,
+                "review_days": call.review_days or 30,
+                "required_forms": list(call.required_forms or []),
+                "project_end_date": end_date.isoformat() if end_date else None,
                 "areas": [a.code for a in program.areas],
-                "designated": program.designated,
+                # only the named projects when only some are designated (F1 reads it)
+                "designated": designated_for(program, erad_project_number),
+                "designated_projects": [p["project_code"] for p in program.designated_projects or []],
             },
             "program": {"code": program.code, "title": program.title, "title_en": program.title_en},
         }

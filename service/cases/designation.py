@@ -9,7 +9,15 @@ final data into the programme and its call, so that institutions can apply under
   with that code): designated, its scope and rationale, its areas taken from the *current* critical
   technology areas list;
 * its `Call` (created, or updated when the programme already has a call with the same title): risk-management
-  deadline, follow-up interval, status open.
+  deadline, follow-up interval, days of warning before the deadline, the FA's review days, the required forms and
+  the standard project end date, status open. `commands.start_case` puts them into every case under the call.
+
+Designating only some projects (`some_projects`) keeps their codes (`Program.designated_projects`): a case is
+designated when its e-Rad project number is one of them (`designated_for`), and F1 follows.
+
+A ministry may designate as well as the funding agency (「国又はFAが指定する」): `start_designation` with
+`ministry_id`, by that ministry's officer; the ministry designates, the funding agency publishes the call, and
+the programme records who designated it (`Program.designated_by_id`).
 
 Both are recorded as a `designation_applied` event on the case. The case's `outcome` becomes the model's
 `designation_status` (`designated` or `not_designated`).
@@ -37,22 +45,37 @@ DESIGNATION_PROCESS = "program_designation"
 SCOPES = {"whole_program": "whole", "some_projects": "projects"}
 
 
+def may_designate_as_ministry(actor: Actor, ministry_id: int) -> bool:
+    """A ministry's officer may designate a programme for that ministry (「国又はFAが指定する」)."""
+    return actor.has("ministry_officer", ministry_id)
+
+
 def start_designation(
     svc: Services,
     actor: Actor,
     *,
     funding_agency_id: int,
     title: str,
+    ministry_id: int | None = None,
     process_id: str = DESIGNATION_PROCESS,
     model_set: str = DEFAULT_SET,
 ) -> Outcome:
-    """FA staff open a designation case on the newest published model; the first task is the draft."""
+    """FA staff open a designation case on the newest published model; the first task is the draft.
+
+    With `ministry_id`, that ministry's officer opens it for a programme of the funding agency: the ministry
+    designates (its officer's task), the agency publishes the call."""
     title = (title or "").strip()
     if not title:
         raise InvalidRequest(N_("a case needs a title"))
     with unit_of_work(svc) as session:
         agency = session.get(Organization, funding_agency_id)
-        if agency is None or agency.kind != "funding_agency" or not may_start_designation(actor, agency.id):
+        ministry = session.get(Organization, ministry_id) if ministry_id is not None else None
+        if ministry_id is not None:
+            if ministry is None or ministry.kind != "ministry" or not may_designate_as_ministry(actor, ministry.id):
+                raise NotFound(N_("no such ministry among yours"))
+            if agency is None or agency.kind != "funding_agency":
+                raise NotFound(N_("no such funding agency"))
+        elif agency is None or agency.kind != "funding_agency" or not may_start_designation(actor, agency.id):
             raise NotFound(N_("no such funding agency among yours"))
         version = latest_published(session, model_set)
         if version is None:
@@ -76,7 +99,10 @@ def start_designation(
         session.flush()
         case.reference = f"PD-{now.year}-{case.id:05d}"
         data = {"case": {"id": case.id, "reference": case.reference, "title": case.title, "kind": "designation",
-                         "fa_organization_id": agency.id}}
+                         "fa_organization_id": agency.id,
+                         "designated_by": "ministry" if ministry else "funding_agency"}}
+        if ministry is not None:
+            data["ministry_organization_id"] = ministry.id  # the lane ministry_officer@ministry
         try:
             spec, subprocess_specs = specs_for(session, version.id, process_id)
         except LookupError as exc:
@@ -106,7 +132,7 @@ def apply_when_completed(change: CaseChange) -> None:
         program_data, call_data = _checked(session, case, flow.lookup("program"), flow.lookup("call"))
     except (KeyError, TypeError, ValueError) as exc:
         raise EngineError(f"the designation cannot be applied: {exc}", "finalise_designation") from exc
-    program, created = _program(session, case, program_data)
+    program, created = _program(session, case, program_data, flow.lookup("ministry_organization_id"))
     call = _call(session, program, call_data)
     case.program_id, case.call_id = program.id, call.id
     change.record("designation_applied", data={
@@ -118,6 +144,13 @@ def apply_when_completed(change: CaseChange) -> None:
         "call_code": call.code,
         "risk_deadline": call.risk_deadline.isoformat(),
         "follow_up_interval": call.follow_up_interval,
+        "designation_scope": program.designation_scope,
+        "designated_projects": [p["project_code"] for p in program.designated_projects or []],
+        "designated_by_id": program.designated_by_id,
+        "deadline_warning_days": call.deadline_warning_days,
+        "review_days": call.review_days,
+        "required_forms": call.required_forms,
+        "standard_end_date": call.standard_end_date.isoformat() if call.standard_end_date else None,
     })
 
 
@@ -133,7 +166,7 @@ def _checked(session: Session, case: Case, program: dict, call: dict) -> tuple[d
     return program, call
 
 
-def _program(session: Session, case: Case, data: dict) -> tuple[Program, bool]:
+def _program(session: Session, case: Case, data: dict, ministry_id) -> tuple[Program, bool]:
     code = data["code"]
     program = session.scalars(select(Program).where(Program.code == code)).first()
     created = program is None
@@ -145,6 +178,12 @@ def _program(session: Session, case: Case, data: dict) -> tuple[Program, bool]:
     program.title_en = str(data.get("title_en") or "")[:255]
     program.designated = True
     program.designation_scope = SCOPES.get(data.get("designation_scope"), "whole")
+    program.designated_projects = [
+        {"project_code": str(p.get("project_code") or "").strip(), "title": str(p.get("title") or "")}
+        for p in data.get("designated_projects") or [] if str(p.get("project_code") or "").strip()
+    ] if program.designation_scope == "projects" else None
+    by_ministry = data.get("designated_by") == "ministry" and ministry_id is not None
+    program.designated_by_id = int(ministry_id) if by_ministry else case.funding_agency_id
     program.rationale = str(data.get("rationale") or "")
     program.designated_at = now
     codes = [str(area) for area in data.get("areas") or []]
@@ -167,10 +206,25 @@ def _call(session: Session, program: Program, data: dict) -> Call:
         session.add(call)
     call.risk_deadline = data["risk_deadline"]
     call.follow_up_interval = str(data.get("follow_up_interval") or "P12M")
+    call.deadline_warning_days = int(data.get("deadline_warning_days") or 14)
+    call.review_days = int(data.get("review_days") or 30)
+    call.required_forms = [str(form) for form in data.get("required_forms") or []]
+    end = data.get("project_end_date")
+    call.standard_end_date = date.fromisoformat(str(end)) if end else None
     call.status = "open"
     call.published_at = now
     session.flush()
     return call
+
+
+def designated_for(program: Program, erad_project_number: str | None) -> bool:
+    """Is a project of this programme designated: all are when the whole programme is, else those named."""
+    if not program.designated:
+        return False
+    if program.designation_scope != "projects":
+        return True
+    codes = {p.get("project_code") for p in program.designated_projects or []}
+    return bool(erad_project_number) and erad_project_number in codes
 
 
 def _new_call_code(session: Session, program: Program) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -32,9 +32,13 @@ class Program(Base):
     designation_scope: Mapped[str] = mapped_column(String(16), default="whole")
     rationale: Mapped[str] = mapped_column(Text, default="")
     designated_at: Mapped[datetime | None]
+    # the designated projects ({"project_code", "title"}) when the scope is `projects`
+    designated_projects: Mapped[list | None] = mapped_column(JSON)
+    # the organization that designated it: the funding agency, or a ministry (「国又はFAが指定する」)
+    designated_by_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     created_at: Mapped[datetime]
 
-    funding_agency: Mapped[Organization] = relationship()
+    funding_agency: Mapped[Organization] = relationship(foreign_keys=[funding_agency_id])
     areas: Mapped[list[TechnologyArea]] = relationship(secondary=program_areas)
     calls: Mapped[list[Call]] = relationship(back_populates="program", order_by="Call.id")
 
@@ -54,5 +58,11 @@ class Call(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # what the call sets for its cases: days of warning before the risk deadline (else 14), days the FA has for a
+    # review round (else 30), the forms it requires, the project end date when an application gives none
+    deadline_warning_days: Mapped[int | None] = mapped_column(Integer)
+    review_days: Mapped[int | None] = mapped_column(Integer)
+    required_forms: Mapped[list | None] = mapped_column(JSON)
+    standard_end_date: Mapped[date | None] = mapped_column(Date)
 
     program: Mapped[Program] = relationship(back_populates="calls")

@@ -107,7 +107,8 @@ def test_a_designated_programme_and_its_call_take_effect_and_take_applications(d
         made.id, call.id, world.fa_id)
     assert drive.value(outcome.case_id, "call") == {
         "risk_deadline": "2027-03-31", "follow_up_interval": "P6M", "project_end_date": None,
-        "areas": ["3", "9", "10"], "designated": True}
+        "deadline_warning_days": 14, "review_days": 30, "required_forms": [],
+        "areas": ["3", "9", "10"], "designated": True, "designated_projects": []}
     roster = drive.item(outcome.case_id, "fix_team_roster")
     assert roster.due_at == datetime(2027, 3, 31, 14, 59, 59, tzinfo=UTC)
 
