@@ -335,13 +335,18 @@ def test_foreign_joint_research_records_the_request_and_notifies_the_partner(dri
         "requested_measures": [{"description": "アクセス管理", "mapped_measure": "M1"}]}})
     drive.identification(case_id, partner=False)
     drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
+    # the requested measure joins the plan, so ③ runs even at L0 (tests/procedure/test_foreign_measures.py)
+    drive.do(case_id, "plan_mitigation", "security", mitigation_plan("project"))
+    drive.do(case_id, "confirm_mitigation_feasibility", "researcher",
+             {"mitigation_feasibility": {"feasible": True, "confirmed_on": iso(today())}})
     drive.do(case_id, "institutional_approval", "admin", approve())
     drive.accept(case_id)
     notify = drive.item(case_id, "notify_foreign_partner")
     routed(notify, role="security_officer", organization_id=world.lead_id, stage="follow_up")
     assert drive.case(case_id).outcome == "accepted" and drive.case(case_id).next_wakeup_at is None
     drive.do(case_id, "notify_foreign_partner", "security",
-             {"foreign_partner_notification": {"notified_on": iso(today())}})
+             {"foreign_partner_notification": {"notified_on": iso(today()), "sent_to": "Z University",
+                                               "method": "email"}})
     case = drive.case(case_id)
     assert (case.status, case.variant, case.outcome, case.stage) == ("running", "foreign_joint", "accepted",
                                                                      "follow_up")

@@ -112,6 +112,13 @@ def test_each_worker_sees_the_context_of_their_task_and_nothing_beyond_their_par
     page = page_of(app, world, "security", review.task_id)
     assert "提案されたリスクレベル" in page and "対象ごとの評価（要因とレベル）" in page and "L0 " in page
     drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
+    # the foreign partner's requested measure is in the plan: ③ runs for it (tests/procedure/test_foreign_measures.py)
+    plan = drive.item(case_id, "plan_mitigation")
+    seeded = drive.task_data(case_id, plan.task_id)["mitigation_plan"]["measures"]
+    drive.do(case_id, "plan_mitigation", "security", {"mitigation_plan": {"measures": [
+        dict(seeded[0], owner="研究推進部", due_date=iso(today() + timedelta(days=90)))]}})
+    drive.do(case_id, "confirm_mitigation_feasibility", "researcher",
+             {"mitigation_feasibility": {"feasible": True, "confirmed_on": iso(today())}})
     approval = drive.item(case_id, "institutional_approval")
     assert "assessment.level" in context_of(client, world, "admin", approval.task_id)
     drive.do(case_id, "institutional_approval", "admin", approve())
@@ -208,18 +215,19 @@ def test_each_worker_sees_the_context_of_their_task_and_nothing_beyond_their_par
     outcome = drive.item(case_id, "approve_review_outcome")
     seen = context_of(client, world, "fa_manager", outcome.task_id)
     assert seen["fa_review.decision"]["value"] == "accept" and seen["fa_review.conditions"]["value"] == "年1回の報告"
-    assert [m["measure"] for m in seen["mitigation_plan.measures"]["value"]] == ["M7"]
+    assert [m["measure"] for m in seen["mitigation_plan.measures"]["value"]] == ["M1", "M7"]
     assert "受理（合意した措置で）" in page_of(app, world, "fa_manager", outcome.task_id)
     drive.do(case_id, "approve_review_outcome", "fa_manager", OUTCOME_APPROVED)
     drive.do(case_id, "notify_foreign_partner", "security",
-             {"foreign_partner_notification": {"notified_on": iso(today())}})
+             {"foreign_partner_notification": {"notified_on": iso(today()), "sent_to": "Z University",
+                                               "method": "email"}})
 
     # -- the periodic follow-up: the agreed measures ------------------------------------------------------------
     travel.moment = datetime(2027, 4, 1, 0, 0, 1, tzinfo=UTC)
     assert case_id in drive.tick()
     report = drive.item(case_id, "follow_up_report")
     seen = context_of(client, world, "security", report.task_id, fresh=True)  # a year on: a new token
-    assert [m["measure"] for m in seen["agreed_measures"]["value"]] == ["M7"]
+    assert [m["measure"] for m in seen["agreed_measures"]["value"]] == ["M1", "M7"]
     assert seen["fa_decision.conditions"]["value"] == "年1回の報告"
     page = page_of(app, world, "security", report.task_id)
     assert "合意した措置" in page and "サイバーセキュリティ対策" in page and "定期" in page
