@@ -24,16 +24,19 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import clock
+from ..audit import chain
 from ..audit.anchors import latest_anchor, load_anchors
 from ..audit.chain import case_stream
 from ..audit.presentation import Describer, action_label, timeline
-from ..audit.reads import record_read, versions_of
 from ..audit.replay import ReplayFailed, first_difference, point_in_time, stored_state
 from ..audit.verify import verify
-from ..auth.permissions import View, case_view, may_read_history
+from ..auth.permissions import View, case_view
 from ..cases import queries
 from ..cases.history import diagram_links, model_map
 from ..designer.store import version_files
+from ..errors import Conflict
+from ..models import Case
+from ..unit_of_work import unit_of_work
 from ..web.render import duration_text, person_name
 from . import labels
 
@@ -47,8 +50,16 @@ def _services():
     return current_app.extensions["tejun"]
 
 
-def _readable_case(session, case_id: int):
-    return queries.get_case(session, current_user.actor, case_id, View.FULL)[0]
+def _readable_case(session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or case_view(current_user.actor, case) < View.FULL:
+        abort(404)
+    return case
+
+
+def may_read_history(actor) -> bool:
+    return actor.has("auditor") or bool(actor.orgs_with("fa_officer", "fa_manager", "security_officer",
+                                                        "institution_admin"))
 
 
 @bp.get("/")
@@ -119,7 +130,8 @@ def history(case_id: int):
             changed_data=_changed_data(changes, describer.titles(view["model_hash"])),
             changed_fields=_changed_fields(changes), next_timer=next_timer,
             case_data=describer.plain(view["model_hash"], view["data"]), diagram=diagram,
-            links=diagram_links(found, process_id),
+            links=[{"process_id": link.process_id, "name": describer.title(view["model_hash"], link.element_id)
+                    or link.name} for link in diagram_links(found, process_id)],
             integrity=_integrity(session, case), replay_check=replay_check, latest=latest,
             title_of=lambda element_id: describer.title(view["model_hash"], element_id), action_label=action_label,
             person_name=person_name,
@@ -202,7 +214,7 @@ def _integrity(session, case) -> dict:
 def diagram(case_id: int, version_id: int, process_id: str):
     with _services().db.reader() as session:
         case = _readable_case(session, case_id)
-        if version_id not in versions_of(session, case):
+        if version_id not in _versions_of(session, case):
             abort(404)
         found = model_map(session, version_id, case.process_id)
         name = found.process_files.get(process_id)
@@ -216,6 +228,17 @@ def diagram(case_id: int, version_id: int, process_id: str):
         xml = viewer_xml(session, version_id, case.process_id, names.localize_xml(xml, labels.lang(), model=name))
     return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600",
                                                               "Vary": "Cookie, Accept-Language"})
+
+
+def _versions_of(session, case) -> set[int]:
+    """Model versions the case ran on (the one it started on, and those it moved to)."""
+    from sqlalchemy import select
+
+    from ..models import Event, ModelVersion
+
+    hashes = select(Event.model_hash).where(Event.stream == case_stream(case.id)).distinct()
+    versions = session.scalars(select(ModelVersion.id).where(ModelVersion.content_hash.in_(hashes)))
+    return {case.model_version_id, *versions}
 
 
 @bp.get("/cases/<int:case_id>/report.html")
@@ -270,11 +293,19 @@ def record_auditor_reads(response: Response) -> Response:
     case_id = args.get("case_id") if isinstance(args.get("case_id"), int) else None
     data = {"method": request.method, "path": request.full_path.rstrip("?"), "endpoint": endpoint,
             "status": response.status_code, "args": {k: str(v) for k, v in args.items()}}
-    try:
-        if record_read(_services(), actor, case_id, data):
+    for _attempt in range(3):
+        try:
+            with unit_of_work(_services()) as session:
+                if case_id is not None and session.get(Case, case_id) is None:
+                    case_id = None
+                chain.append(session, stream=chain.user_stream(actor.user_id), action="audit_read",
+                             actor_id=actor.user_id, actor_name=actor.username, case_id=case_id, data=data)
             return response
-    except Exception:
-        log.exception("could not record an auditor's read of %s", request.path)
+        except Conflict:
+            continue  # the same auditor's parallel request took the sequence number: try again
+        except Exception:
+            log.exception("could not record an auditor's read of %s", request.path)
+            break
     # the read could not be recorded: it does not leave
     return Response("the read could not be recorded in the audit log; try again", status=503,
                     mimetype="text/plain")
