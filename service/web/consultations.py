@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 
 from .. import consultations
 from ..auth.permissions import case_scope
+from ..consultations import foreign
 from ..errors import Conflict, ValidationFailed
 from ..reference import mitigation_catalog
 from . import labels
@@ -34,6 +35,11 @@ SUBJECTS = {
 }
 SIDES = {"fa": _l("Funding agency"), "institution": _l("Lead institution")}
 KINDS = {"question": _l("Question"), "answer": _l("Reply"), "closing": _l("Closed")}
+# foreign joint research: a requested measure in the plan, and what the foreign side was told of it
+PLAN_STATUS = {"requested": _l("Requested (no plan yet)"), "planned": _l("In the plan"),
+               "not_planned": _l("Not in the plan")}
+REPORTED = {"agreed": _l("In the agreed plan"), "implemented": _l("Implemented"), "not_agreed": _l("Not in the plan")}
+METHODS = {"email": _l("E-mail"), "letter": _l("Letter"), "meeting": _l("Meeting"), "other": _l("Other")}
 
 
 @bp.app_template_global()
@@ -55,6 +61,18 @@ def case_consultations(case) -> dict | None:
             "kinds": KINDS,
             "measures": [(m["code"], m["en"] if lang == "en" else m["ja"]) for m in mitigation_catalog()],
         }
+
+
+@bp.app_template_global()
+def foreign_partner_record(case) -> dict | None:
+    """The foreign partner's requested measures and what was sent to it, for full views of a foreign joint
+    research case (service/consultations/foreign.py); None otherwise."""
+    with services().db.reader() as session:
+        case = session.get(type(case), case.id)
+        found = foreign.record(session, current_user.actor, case, services().settings.script_time_limit)
+        if found is None or not (found.requests or found.sent):
+            return None
+        return {"record": found, "plan_status": PLAN_STATUS, "reported": REPORTED, "methods": METHODS}
 
 
 def _uploads() -> list[consultations.Upload]:

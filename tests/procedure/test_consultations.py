@@ -21,6 +21,7 @@ from service.consultations import Upload
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.forms import references
 from service.models import Case, Notification
+from tests.web.helpers import sign_in, token_for
 
 from .drive import ASSESSMENT_AS_PROPOSED, Driver, approve
 
@@ -45,7 +46,7 @@ def _notified(svc, user_id, case_id) -> list[str]:
             Notification.kind == "consultation").order_by(Notification.id))]
 
 
-def test_the_fa_and_the_security_office_consult_before_submission_and_only_they_see_it(drive, svc, world):
+def test_the_fa_and_the_security_office_consult_before_submission_and_only_they_see_it(drive, svc, world, app):
     case_id = drive.start()
     drive.roster(case_id)
     fa, security, admin = drive.actor("fa_officer"), drive.actor("security"), drive.actor("admin")
@@ -99,6 +100,24 @@ def test_the_fa_and_the_security_office_consult_before_submission_and_only_they_
         partner = drive.actor("partner_security")
         assert file_id not in {a.public_id for a in for_case(session, partner, case_row,
                                                               case_scope(partner, case_row))}
+    # the case page: the section for the parties (the FA before submission too), none for the partner
+    page = sign_in(app, world, "fa_officer").get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "資金配分機関と研究機関の相談・調整" in page and "研究チームの範囲" in page and "研究室名簿.pdf" in page
+    partner_page = sign_in(app, world, "partner_security").get(f"/cases/{case_id}")
+    assert partner_page.status_code == 200 and "研究チームの範囲" not in partner_page.get_data(as_text=True)
+    # the page's reply form (multipart, with a file), then the API's list as each side reads it
+    client = sign_in(app, world, "fa_manager")
+    sent = client.post(f"/cases/{case_id}/consultations/{measure_thread}/messages", data={
+        "csrf_token": client.csrf, "body": "資料を拝見します。", "files": (io.BytesIO(PDF), "確認事項.pdf")},
+        content_type="multipart/form-data")
+    assert sent.status_code == 302 and sent.location.endswith(f"#consultation-{measure_thread}")
+    api = app.test_client()
+    listed = api.get(f"/api/v1/cases/{case_id}/consultations",
+                     headers=token_for(api, world.username("security"))).get_json()["items"]
+    assert [t["status"] for t in listed] == ["closed", "open"]
+    assert listed[1]["messages"][-1]["attachments"][0]["name"] == "確認事項.pdf"
+    assert api.get(f"/api/v1/cases/{case_id}/consultations",
+                   headers=token_for(api, world.username("partner_security"))).get_json()["items"] == []
     # auditors read, but are not a party
     with pytest.raises(Forbidden):
         consultations.answer(svc, drive.actor("auditor"), case_id, measure_thread, body="監査")
@@ -125,6 +144,7 @@ def test_the_fa_and_the_security_office_consult_before_submission_and_only_they_
         ("consultation_answered", world.username("security"), thread_id),
         ("consultation_closed", world.username("fa_officer"), thread_id),
         ("consultation_opened", world.username("admin"), measure_thread),
+        ("consultation_answered", world.username("fa_manager"), measure_thread),
         ("consultation_answered", world.username("fa_manager"), measure_thread),
         ("consultation_closed", world.username("security"), measure_thread),
     ]

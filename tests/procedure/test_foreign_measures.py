@@ -20,6 +20,7 @@ from service.cases.queries import task_form
 from service.consultations import foreign
 from service.forms import references
 from service.models import Case, CaseMeasure
+from tests.web.helpers import sign_in
 
 from .drive import ASSESSMENT_AS_PROPOSED, Driver, approve, iso, today
 
@@ -37,7 +38,7 @@ def drive(svc, world, travel) -> Driver:
     return Driver(svc, world)
 
 
-def test_requested_measures_join_the_plan_and_their_status_goes_back_to_the_foreign_partner(drive, svc, world):
+def test_requested_measures_join_the_plan_and_their_status_goes_back_to_the_foreign_partner(drive, svc, world, app):
     case_id = drive.start(partner=False, variant="foreign_joint")
     drive.roster(case_id, partner=False)
     drive.do(case_id, "record_foreign_partner_request", "security", request())
@@ -101,6 +102,11 @@ def test_requested_measures_join_the_plan_and_their_status_goes_back_to_the_fore
         world.username("security"), "Z University Research Office", "email", iso(today()))
     assert sent.documents == [{"id": letter.id, "name": "通知書.pdf"}] and sent.measures_communicated == ["M1", "M5"]
     assert drive.case(case_id).outcome == "accepted" and drive.items(case_id) == []
+    # the case page shows it to the lead institution, not to the team's researchers
+    page = sign_in(app, world, "security").get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "外国の相手方からの要請" in page and "Z University Research Office" in page and "計画に含めていない" in page
+    team_page = sign_in(app, world, "researcher").get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "外国の相手方への送付" not in team_page
 
     with svc.db.reader() as session:
         result = replay_and_compare(session, session.get(Case, case_id))
