@@ -185,3 +185,14 @@ def test_the_fa_officer_asks_for_a_follow_up_on_the_case_page(app, drive, world,
     report = drive.item(case_id, "follow_up_report")
     assert drive.task_data(case_id, report.task_id)["follow_up_trigger"] == {
         "kind": "fa_request", "reason": "年次報告で懸念が示されたため", "reassessment_required": False}
+
+
+def test_the_case_page_offers_roster_changes_during_the_application(app, drive, world, svc):
+    from tests.web.helpers import sign_in
+
+    case_id = drive.start(partner=False)
+    lead_page = sign_in(app, world, "security").get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'value="member_added"' in lead_page and 'value="partner_added"' in lead_page
+    # the FA asks for a follow-up only once the case is accepted
+    fa_page = sign_in(app, world, "fa_officer").get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'value="follow_up_requested"' not in fa_page
