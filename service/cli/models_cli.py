@@ -1,7 +1,9 @@
 """`flask --app wsgi models ...`: commands for process designers. `models validate FILE...` checks model files.
 
 Output is one line per problem, `FILE:ELEMENT_ID: message` (`-` when no element applies), on stdout; the
-exit status is 1 when there is any problem. Nothing here needs the application or its database.
+exit status is 1 when there is any problem. Warnings (an element a person reads named in one language only,
+service/designer/names.py) go to stderr in the same form and do not change the exit status. Nothing here
+needs the application or its database.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ def validate_command(ctx: click.Context, files: tuple[str, ...]) -> None:
         problems = [Problem(name, None, f"internal error: {type(exc).__name__}: {one_line(exc)}") for name in files]
     for problem in problems:
         click.echo(str(problem))
+    try:
+        from ..designer.names import path_warnings
+
+        for warning in path_warnings(list(files)):
+            click.echo(str(warning), err=True)
+    except Exception as exc:  # warnings never stop a validation
+        click.echo(f"-:-: warning: names not checked: {type(exc).__name__}: {one_line(exc)}", err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s)", err=True)
         ctx.exit(1)

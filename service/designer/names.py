@@ -55,10 +55,10 @@ class Catalog:
     internal: dict[str, str] = field(default_factory=dict)
 
     def element(self, element_id: str | None, lang: str, model: str | None = None) -> str | None:
-        """The element's name in `lang`, from its model's catalog when known, else any catalog's."""
-        entry = (self.files.get(_stem(model)) or {}).get(element_id or "") if model else None
-        entry = entry or self.elements.get(element_id or "")
-        return _pick(entry, lang)
+        """The element's name in `lang`: from its model's catalog (`model`: the BPMN file's name); without a
+        model, from any catalog that names this id."""
+        table = (self.files.get(_stem(model)) or {}) if model else self.elements
+        return _pick(table.get(element_id or ""), lang)
 
     def titles(self, lang: str) -> dict[str, str]:
         """Variable names and their codes ("variable=code") in `lang`, the shape render.describe takes."""
@@ -154,12 +154,20 @@ def _shown_elements(root: etree._Element) -> Iterator[tuple[str, str, str]]:
             yield node.get("id"), kind, name
 
 
+def known_codes() -> set[str]:
+    """Names the pages translate themselves (roles, case variants, messages): no catalog entry needed."""
+    from ..web import labels
+
+    return {code for table in (labels.ROLES, labels.VARIANTS, labels.MESSAGES, labels.LANE_PLACES) for code in table}
+
+
 def warnings(files: Mapping[str, bytes], catalog: Catalog | None = None,
-             codes: frozenset[str] | set[str] = frozenset()) -> list[Problem]:
+             codes: set[str] | None = None) -> list[Problem]:
     """A warning per element a person reads whose name is in one language only: neither written
-    "日本語 (English)" nor named in both languages by the catalog. `codes` are names the pages translate
-    themselves (lane roles, variant flows): those need no catalog entry."""
+    "日本語 (English)" nor named in both languages by the catalog. `codes`: names the pages translate
+    themselves (known_codes() when not given)."""
     catalog = catalog if catalog is not None else current()
+    codes = known_codes() if codes is None else codes
     found = []
     for name, content in sorted(files.items()):
         if not name.endswith(".bpmn"):
@@ -176,4 +184,21 @@ def warnings(files: Mapping[str, bytes], catalog: Catalog | None = None,
             other = "English" if re.search(_JA, text) else "Japanese"
             found.append(Problem(name, element_id, f"warning: the {kind} '{text}' has no {other} name: add it to "
                                                     f"names/{_stem(name)}.json (\"elements\")"))
+    return found
+
+
+def path_warnings(paths: list[str]) -> list[Problem]:
+    """`warnings` for BPMN files on disk, each with the catalogs of the `names` folder beside it. A folder
+    without one keeps its models in one language (test and sample sets): not checked."""
+    found: list[Problem] = []
+    for given in paths:
+        path = Path(given)
+        if path.suffix.lower() != ".bpmn" or not path.is_file() or not (path.resolve().parent / "names").is_dir():
+            continue
+        try:
+            catalog = load(path.resolve().parent / "names")
+        except (OSError, ValueError) as exc:  # a broken catalog: every name is missing
+            found.append(Problem(given, None, f"warning: cannot read the names catalogs: {exc}"))
+            catalog = Catalog()
+        found += warnings({given: path.read_bytes()}, catalog)
     return found

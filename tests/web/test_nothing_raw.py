@@ -9,12 +9,15 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
 from service import demo, demo_cases
 from service.audit.chain import case_stream
 from service.audit.presentation import _MORE_ACTIONS
 from service.cases.history import model_map
+from service.designer import names
+from service.engine.loader import BPMN_NS
 from service.models import Case, Event, Membership, User, WorkItem
 from service.web import labels
 from tests.conftest import ROOT
@@ -272,3 +275,37 @@ def test_the_case_data_detector_finds_what_it_looks_for():
                                              "value '2027-02-11T23:59:59+09:00'", "value 'partner'"]
     assert case_data_problems(raw.replace("deadline_at", "期限").replace("level_value", "レベル"), "en") == [
         "value '2027-02-11T23:59:59+09:00'", "value 'partner'"]
+
+
+def test_the_procedures_steps_and_diagrams_follow_the_readers_language(demo_app, svc):
+    """An element named in the model only in Japanese (a script step, an event, a gateway, a flow) is read in
+    English from the names catalog (bpmn/names/<model>.json): on the audit timeline, the history's links and
+    every diagram the auditor opens; in Japanese no code stands for a name ("研究者の追加 (member_added)")."""
+    app, passwords = demo_app
+    with svc.db.reader() as session:
+        cases = session.scalars(select(Case).where(Case.title.in_(list(demo_cases.GUIDE)))).all()
+    for lang in ("en", "ja"):
+        client = signed_in(app, passwords, "auditor", lang)
+        problems, diagrams = [], set()
+        for case in cases:
+            html = client.get(f"/audit/cases/{case.id}").get_data(as_text=True)
+            steps = [visible(cell) for cell in re.findall(r'<td data-label="(?:What|何を)">(.*?)</td>', html, re.S)]
+            assert steps, case.reference
+            processes = re.findall(r'process=([\w-]+)#diagram', html)
+            for process in ["", *processes]:
+                page = client.get(f"/audit/cases/{case.id}?process={process}").get_data(as_text=True)
+                diagrams.add(re.search(r'"xml_url": "([^"]+)"', page).group(1))
+            if lang == "en":
+                problems += [f"{case.reference}: {s!r}" for s in steps if JAPANESE.search(s)]
+                links = re.findall(r'process=[\w-]+#diagram">([^<]+)</a>', html)
+                problems += [f"{case.reference} link: {name!r}" for name in links if JAPANESE.search(name)]
+        for url in sorted(diagrams):
+            root = etree.fromstring(client.get(url).data)
+            for node in root.iter(f"{{{BPMN_NS}}}*"):
+                name, kind = node.get("name") or "", etree.QName(node).localname
+                if kind not in names.SHOWN:
+                    continue
+                if (lang == "en" and JAPANESE.search(name)) or re.search(r"\b[a-z]+_[a-z_]+\b", name):
+                    problems.append(f"{url} {node.get('id')}: {name!r}")
+        assert len(diagrams) >= 5
+        assert not problems, f"{lang}: names in the other language or codes:\n" + "\n".join(sorted(set(problems)))
