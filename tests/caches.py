@@ -8,13 +8,10 @@ from __future__ import annotations
 
 
 def forget_model_caches() -> None:
-    from service.cases import forms, history
-    from service.designer import store
+    from service import model_cache
+    from service.cases import history
     from service.forms import references
-    from service.web import forms as web_forms
 
-    for module, names in ((store, ("_specs", "_files", "_hashes", "_forms")), (history, ("_maps",)),
-                          (forms, ("_expanded",)), (web_forms, ("_cache",))):
-        for name in names:
-            getattr(module, name, {}).clear()
+    model_cache.forget()
+    history._maps.clear()  # one of model_cache's too, once history.py's change lands
     references.forget()

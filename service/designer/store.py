@@ -1,7 +1,7 @@
 """The model store: immutable versions of the BPMN/DMN/form set, and per-process caches of what they hold.
 
 A version is identified by the hash of its content, so syncing unchanged files is a no-op. Versions never
-change once stored, so the caches below never need invalidating.
+change once stored, so the caches below never need invalidating; they are bounded (service/model_cache.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import clock
+from .. import clock, model_cache
 from ..engine.loader import ModelError, Problem, load_model
 from ..engine.runtime import dump_specs, load_specs
 from ..models import ModelFile, ModelSpec, ModelVersion
@@ -120,52 +120,50 @@ def insert_version(
     return version
 
 
-# -- caches of immutable version content ------------------------------------------------------------------
-_specs: dict[tuple[int, str], tuple] = {}
-_files: dict[int, dict[str, bytes]] = {}
+# -- immutable version content, cached per process (bounded: service/model_cache.py) ------------------------
+_specs = model_cache.bounded("specs", 64)  # (version, process) -> (spec, subprocess specs)
+_files = model_cache.bounded("files", 16)  # version -> {path: content}
+_hashes = model_cache.bounded("hashes", 1024)  # version -> content hash
+_forms = model_cache.bounded("forms", 1024)  # (version, file name) -> parsed JSON
 
 
 def specs_for(session: Session, version_id: int, process_id: str):
     """(spec, subprocess_specs) of one process in one version, restored once per process."""
-    key = (version_id, process_id)
-    if key not in _specs:
+
+    def load():
         row = session.scalars(
             select(ModelSpec).where(ModelSpec.model_version_id == version_id, ModelSpec.process_id == process_id)
         ).first()
         if row is None:
             raise LookupError(f"model version {version_id} has no process {process_id!r}")
-        _specs[key] = load_specs(row.spec_json)
-    return _specs[key]
+        return load_specs(row.spec_json)
+
+    return _specs.get((version_id, process_id), load)
 
 
 def version_files(session: Session, version_id: int) -> dict[str, bytes]:
-    if version_id not in _files:
+    def load():
         rows = session.execute(
             select(ModelFile.path, ModelFile.content).where(ModelFile.model_version_id == version_id)
         ).all()
-        _files[version_id] = {path: bytes(content) for path, content in rows}
-    return _files[version_id]
+        return {path: bytes(content) for path, content in rows}
 
-
-_hashes: dict[int, str] = {}
+    return _files.get(version_id, load)
 
 
 def model_hash(session: Session, version_id: int) -> str:
     """The content hash of a version: stamped on every event so history names the process it ran under."""
-    if version_id not in _hashes:
-        _hashes[version_id] = session.scalar(select(ModelVersion.content_hash).where(ModelVersion.id == version_id))
-    return _hashes[version_id]
-
-
-_forms: dict[tuple[int, str], dict | None] = {}
+    return _hashes.get(version_id, lambda: session.scalar(
+        select(ModelVersion.content_hash).where(ModelVersion.id == version_id)))
 
 
 def form_json(session: Session, version_id: int, name: str | None) -> dict | None:
     """A form (or UI) schema of a version, parsed once and shared: callers must not mutate it."""
     if not name:
         return None
-    key = (version_id, name)
-    if key not in _forms:
+
+    def load():
         content = version_files(session, version_id).get(name)
-        _forms[key] = json.loads(content) if content is not None else None
-    return _forms[key]
+        return json.loads(content) if content is not None else None
+
+    return _forms.get((version_id, name), load)
