@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from .. import model_cache
 from ..designer.store import form_json
 from ..errors import ValidationFailed
 from ..forms import references
@@ -11,7 +12,9 @@ from ..forms.schema import expand_references, localize, validate
 from ..models import Case, WorkItem
 
 # (model version, form) -> (expanded schema, the reference lists it was expanded with)
-_expanded: dict[tuple[int, str], tuple[dict, dict[str, object]]] = {}
+_expanded = model_cache.bounded("expanded_forms", 512)
+# (model version, form, language) -> (the schema as pages show it, the reference lists it was built with)
+_shown = model_cache.bounded("shown_forms", 1024)
 
 
 def _pointer(key: str) -> str:
@@ -24,13 +27,30 @@ def expanded_schema(session: Session, case: Case, form: str) -> dict | None:
     The lists come from `references`, which keeps each for a while and drops them on `forget()`: the
     expansion is reused only while every list it used is still the one `references` hands out.
     """
-    key = (case.model_version_id, form)
+    return _built(_expanded, session, case.model_version_id, form, "ja",
+                  lambda raw, lookup: expand_references(raw, lookup, "ja"))
+
+
+def form_schema(session: Session, case: Case, form: str | None, lang: str) -> dict | None:
+    """The task's schema as its page and `GET /api/v1/tasks/<id>` show it, built once per language: reference
+    lists filled in with their labels in `lang` (measures, risk levels, institutions, ...), then the form's own
+    texts in `lang`. Shared between callers: do not change it."""
+    if not form:
+        return None
+    return _built(_shown, session, case.model_version_id, form, lang,
+                  lambda raw, lookup: localize(expand_references(raw, lookup, lang), lang))
+
+
+def _built(cache, session: Session, version_id: int, form: str, lang: str, build) -> dict | None:
+    """`build(raw schema, list lookup)`, kept while every reference list it used is still the one
+    `references` hands out (the lists are reloaded now and then, and dropped on `forget()`)."""
+    key = (version_id, form) if cache is _expanded else (version_id, form, lang)
     lookup = references.provider(session)
-    hit = _expanded.get(key)
+    hit = cache.peek(key)
     if hit is not None and all(lookup(name) is values for name, values in hit[1].items()):
         return hit[0]
-    schema = form_json(session, case.model_version_id, form)
-    if schema is None:
+    raw = form_json(session, version_id, form)
+    if raw is None:
         return None
     used: dict[str, object] = {}
 
@@ -38,9 +58,9 @@ def expanded_schema(session: Session, case: Case, form: str) -> dict | None:
         used[name] = lookup(name)
         return used[name]
 
-    expanded = expand_references(schema, recording, "ja")
-    _expanded[key] = (expanded, used)
-    return expanded
+    built = build(raw, recording)
+    cache.put(key, (built, used))
+    return built
 
 
 def expand_for_page(session: Session, schema: dict, lang: str) -> dict:

@@ -32,6 +32,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from . import timeshift  # noqa: F401  (puts SpiffWorkflow's timers on tejun's clock)
@@ -176,6 +177,42 @@ class CaseWorkflow:
         dct["subprocess_specs"] = subprocess_specs
         workflow = _serializer.from_dict(dct)
         return cls(workflow, visited, time_limit)
+
+    @staticmethod
+    def peek_ready_task(blob: bytes, spec, subprocess_specs: dict, task_id: str) -> HumanTask:
+        """One ready human task of a stored workflow, read from the state without restoring the workflow.
+
+        Showing a task needs its data, properties and instructions, not a live workflow: restoring builds every
+        task object of the case (and its sub-processes) to read one. This decodes the stored dictionary and
+        follows only the task's own chain of parents, as the serializer's task converter would (a task stores
+        what changed against its parent). `TaskNotReady` as `human_task` raises it; `lane` is the element's own.
+        """
+        dct = json.loads(zlib.decompress(blob))
+        if dct.get("tejun_format") != _STATE_FORMAT or dct.get(_serializer.VERSION_KEY) != _serializer.VERSION:
+            flow = CaseWorkflow.restore(blob, spec, subprocess_specs)  # an older state: the serializer migrates it
+            return flow.human_task(task_id)
+        holders = [(dct["tasks"], spec)]
+        holders += [(sub["tasks"], subprocess_specs.get(sub.get("spec")))
+                    for sub in dct.get("subprocesses", {}).values()]
+        for tasks, process in holders:
+            found = tasks.get(str(task_id))
+            if found is None or process is None:
+                continue
+            task_spec = process.task_specs.get(found["task_spec"])
+            if task_spec is None or not task_spec.manual or not found["state"] & TaskState.READY:
+                raise TaskNotReady(task_id)
+            props = (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+            return HumanTask(
+                task_id=str(task_id),
+                element_id=task_spec.bpmn_id or task_spec.name,
+                process_id=process.name,
+                name=task_spec.bpmn_name or task_spec.bpmn_id or task_spec.name,
+                lane=task_spec.lane,
+                properties=dict(props),
+                data=_stored_data(tasks, found),
+                instructions=(getattr(task_spec, "extensions", None) or {}).get("instructionsForEndUser"),
+            )
+        raise TaskNotReady(task_id)
 
     def dump(self) -> bytes:
         try:
@@ -346,9 +383,12 @@ class CaseWorkflow:
                 )
 
         with self._engine_errors():
+            # do_engine_steps ends by refreshing the timers: only when that made an engine task ready (a due
+            # timer fired) is there more to run. Asking is one pass over the task dictionaries; another
+            # do_engine_steps is several walks of the task tree, on every completion.
             self.wf.do_engine_steps(will_complete_task=count, did_complete_task=self._mark_visited)
-            self.wf.refresh_timers()
-            self.wf.do_engine_steps(will_complete_task=count, did_complete_task=self._mark_visited)
+            if self._engine_task_ready():
+                self.wf.do_engine_steps(will_complete_task=count, did_complete_task=self._mark_visited)
         # events nobody in the case caught (e.g. from terminate end events) have no one else to go to
         self.wf.get_events()
         self.prune()
@@ -441,6 +481,9 @@ class CaseWorkflow:
                 self.wf.delete_subprocess(workflow.tasks[tid])
             workflow.tasks.pop(tid, None)
 
+    def _engine_task_ready(self) -> bool:
+        return any(t.state == TaskState.READY and not t.task_spec.manual for t in self._all_tasks())
+
     def _all_tasks(self):
         yield from self.wf.tasks.values()
         for sub in self.wf.subprocesses.values():
@@ -531,6 +574,22 @@ def _subtree_ids(tasks: dict, root_id: UUID) -> list[UUID]:
         found.append(tid)
         stack.extend(task._children)
     return found
+
+
+def _stored_data(tasks: dict, found: dict) -> dict:
+    """A serialized task's data: its nearest ancestor holding whole data, then each delta down to it."""
+    chain = [found]
+    while chain[-1].get("delta") and chain[-1]["parent"] in tasks:
+        chain.append(tasks[chain[-1]["parent"]])
+    restore = _serializer.registry.restore
+    data = restore(chain[-1]["data"])
+    for task in reversed(chain[:-1]):
+        delta = task["delta"]
+        data = DeepMerge.merge({}, data)
+        data.update(restore(delta.get("updates", {})))
+        for key in delta.get("deletions", {}):
+            data.pop(key, None)
+    return data
 
 
 def _json_default(value):

@@ -17,10 +17,10 @@ from flask_login import current_user, login_required
 from ..attachments import for_case, for_download, open_download
 from ..auth.permissions import View, case_scope
 from ..cases import history, queries, submissions
+from ..cases.forms import form_schema
 from ..queues import lookups
 from . import labels
 from .blueprint import bp, services
-from .forms import form_schema
 from .render import describe
 
 

@@ -28,7 +28,6 @@ from ..errors import TejunError
 from ..queues import lookups
 from . import labels
 from .blueprint import bp, services
-from .forms import form_schema
 from .pages import action_failed, safe_next
 from .problems import json_problem
 from .render import describe
@@ -41,8 +40,6 @@ def task(task_id):
     with services().db.reader() as session:
         form = queries.task_form(session, actor, str(task_id), labels.lang())
         item, case = form["item"], form["case"]
-        if labels.lang() != "ja":  # reference lists (measures, risk levels, ...) in the page's language too
-            form["schema"] = form_schema(session, case, item.form, labels.lang())
         editable = form["may_work"] and item.assignee_id in (None, actor.user_id)
         orgs, programs, people = lookups.names(session, [item])
         colleagues = lookups.assignable_people(session, item) if form["may_assign"] else []
