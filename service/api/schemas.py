@@ -119,7 +119,8 @@ class TaskListSchema(ma.Schema):
     total = ma.fields.Integer()
     page = ma.fields.Integer()
     per_page = ma.fields.Integer()
-    counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
+        "description": "every tab's count, only when asked for with `counts=true`"})
 
 
 class TaskQuerySchema(StrictSchema):
@@ -129,6 +130,9 @@ class TaskQuerySchema(StrictSchema):
     sort = ma.fields.String(load_default="due", validate=validate.OneOf(list(SORTS)))
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = ma.fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+    counts = ma.fields.Boolean(load_default=False, metadata={
+        "description": "also count every tab (`mine`, `team`, `org`, `overdue`): four more counts, so only on "
+                       "request (a client fetching its next task does not need them)"})
 
 
 class TaskContextSchema(ma.Schema):
