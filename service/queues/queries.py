@@ -118,9 +118,12 @@ def queue(
     parts = [[part, *filters] for part in tab_parts(actor, tab)]
     page = max(page, 1)
     offset = (page - 1) * per_page
-    total = sum(session.execute(select(*(_count(where) for where in parts))).one())
+    counted = [_count(where) for where in parts]
+    # the tab's count rides along with the page as one more column (PostgreSQL computes an uncorrelated
+    # scalar subquery once): one round trip for both; only a page past the end asks for the count alone
+    total_column = counted[0] if len(counted) == 1 else sum(func.coalesce(c, 0) for c in counted)
     if len(parts) == 1:
-        statement = (select(WorkItem).where(*parts[0]).order_by(*_sort_columns(WorkItem, sort))
+        statement = (select(WorkItem, total_column).where(*parts[0]).order_by(*_sort_columns(WorkItem, sort))
                      .offset(offset).limit(per_page))
     else:
         # each part's first offset+per_page rows in order (from its index), then the page of their union; the
@@ -132,9 +135,13 @@ def queue(
             for where in parts
         ]
         tab = union_all(*(select(b.subquery()) for b in branches)).subquery("tab")
-        statement = (select(WorkItem).join(tab, WorkItem.id == tab.c.id)
+        statement = (select(WorkItem, total_column).join(tab, WorkItem.id == tab.c.id)
                      .order_by(*_sort_columns(tab.c, sort)).offset(offset).limit(per_page))
-    return Page(list(session.scalars(statement).all()), total, page, per_page)
+    rows = session.execute(statement).all()
+    total = rows[0][1] or 0 if rows else 0
+    if not rows and offset:  # past the end (an empty first page is an empty tab)
+        total = sum(c or 0 for c in session.execute(select(*counted)).one())
+    return Page([row[0] for row in rows], total, page, per_page)
 
 
 def counts(session: Session, actor: Actor) -> dict[str, int]:
