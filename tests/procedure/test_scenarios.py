@@ -652,8 +652,12 @@ def _stored(svc, case_id) -> tuple[int, int, int]:
 
 
 @pytest.mark.slow
-def test_a_case_taking_400_additional_mitigation_rounds_still_behaves(drive, world, svc):
-    rounds = 400
+def test_a_case_taking_many_additional_mitigation_rounds_keeps_a_flat_task_tree(drive, world, svc):
+    # The point is that a round leaves nothing behind in the engine (pruning keeps the live task tree constant;
+    # without it SpiffWorkflow loses the ready task after about 190 rounds, its iterator depth limit). The same
+    # engine state at round 10 and at round 30 shows that no round adds to it, which is what keeps round 190, or
+    # round 400, working; the benchmark (`make bench`, part "history") times rounds on a long history.
+    rounds = 30
     case_id = drive.start(partner=False)
     drive.to_fa_review(case_id, partner=False)
     stored: dict[int, tuple[int, int, int]] = {}
@@ -675,14 +679,14 @@ def test_a_case_taking_400_additional_mitigation_rounds_still_behaves(drive, wor
     assert (case.status, case.outcome, case.stage) == ("running", "accepted", "follow_up")
     assert drive.value(case_id, "fa_decision")["additional_mitigation_rounds"] == rounds
     assert len(drive.value(case_id, "agreed_measures")) == rounds
-    # the engine's part of the state is the same at round 400 as at round 10 ...
-    (tasks_10, engine_10, whole_10), (tasks_400, engine_400, whole_400) = stored[10], stored[rounds]
-    assert (tasks_400, engine_400) == (tasks_10, engine_10)
+    # the engine's part of the state is the same at the last round as at round 10 ...
+    (tasks_10, engine_10, whole_10), (tasks_n, engine_n, whole_n) = stored[10], stored[rounds]
+    assert (tasks_n, engine_n) == (tasks_10, engine_10)
     # ... and the state grows only by the model's own record of the rounds, kept once
-    assert whole_400 - whole_10 <= 1.1 * (history[rounds] - history[10])
+    assert whole_n - whole_10 <= 1.1 * (history[rounds] - history[10])
     # so a round does the same engine work late as early: the task tree does not grow with the rounds. How long a
     # round takes late against early is measured by the benchmark (`make bench`, part "history"), not here, where
     # a busy machine would decide it
-    print(f"\n{rounds} additional-mitigation rounds: {tasks_400} live tasks; stored state {compressed[10]} -> "
-          f"{compressed[rounds]} bytes compressed, {whole_10} -> {whole_400} uncompressed, of which the round "
+    print(f"\n{rounds} additional-mitigation rounds: {tasks_n} live tasks; stored state {compressed[10]} -> "
+          f"{compressed[rounds]} bytes compressed, {whole_10} -> {whole_n} uncompressed, of which the round "
           f"history {history[10]} -> {history[rounds]}")
