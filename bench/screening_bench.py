@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.screening.matching import EntryIndex, ListedParty, Thresholds  # noqa: E402
-from service.screening.procedure import Subject, _search  # noqa: E402
+from service.screening.runs import _search  # noqa: E402
+from service.screening.subjects import Subject  # noqa: E402
 
 SYLLABLES = ["ka", "ri", "to", "mo", "na", "se", "lu", "vi", "an", "dor", "bel", "gra", "ston", "vel", "mar", "qui"]
 WORDS = ["Trading", "Electronics", "Institute", "Technology", "Materials", "Research", "Aerospace", "Precision",

@@ -8,7 +8,7 @@ Consolidated Screening List (.csv in the published layout, ~10,000 rows: people,
 alt_names each) of fictional names of the real lists' size, imports both into a PostgreSQL schema of its own
 (`tejun_screenmem_<random>`, dropped at the end; `--database-url sqlite` for a temporary file) and then, for
 each way, starts a fresh Python process that creates the app (as a gunicorn worker does), makes both lists'
-indexes ready (`procedure.index_of`) and screens one case's subjects (a Japanese name: the transliteration
+indexes ready (`lists.index_of`) and screens one case's subjects (a Japanese name: the transliteration
 dictionary is loaded then). It prints VmRSS (from /proc/self/status) at each step and the seconds taken.
 """
 
@@ -112,7 +112,7 @@ def child(way: str, snapshot_ids: list[int]) -> dict:
 
     app = create_app()
     figures["app"] = rss_mb()
-    from service.screening import index_store, procedure
+    from service.screening import index_store, lists, runs, subjects
     from service.screening.matching import Thresholds
 
     if way == "old":  # what every process did before: build each snapshot's index from its entries
@@ -120,16 +120,16 @@ def child(way: str, snapshot_ids: list[int]) -> dict:
     svc = app.extensions["tejun"]
     started = time.perf_counter()
     with svc.db.reader() as session:
-        indexes = [procedure.index_of(session, sid) for sid in snapshot_ids]
+        indexes = [lists.index_of(session, sid) for sid in snapshot_ids]
     figures["ready_seconds"] = round(time.perf_counter() - started, 2)
     figures["indexes_ready"] = rss_mb()
     figures["name_forms"] = sum(i.name_count for i in indexes)
-    subjects = [procedure.Subject("M1", "person", "山田 太郎", [{"label": "name_latin", "name": "YAMADA, Taro"}],
+    subjects = [subjects.Subject("M1", "person", "山田 太郎", [{"label": "name_latin", "name": "YAMADA, Taro"}],
                                   [{"label": "appointment", "name": "Strelsau Photonics Trading Co.",
                                     "relation": "current_affiliation", "end_year": None}]),
-                procedure.Subject("P1", "organization", "Freedonia Quantum Devices Inc.")]
+                subjects.Subject("P1", "organization", "Freedonia Quantum Devices Inc.")]
     started = time.perf_counter()
-    hits = sum(len(procedure._search(index, s, Thresholds())) for index in indexes for s in subjects)
+    hits = sum(len(runs._search(index, s, Thresholds())) for index in indexes for s in subjects)
     figures["first_screening_seconds"] = round(time.perf_counter() - started, 2)
     figures["after_first_screening"] = rss_mb()
     figures["hits"] = hits

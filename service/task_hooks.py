@@ -4,7 +4,7 @@ What answers them lives in its own package and is registered at start-up (`servi
 `create_app`), so the case pipeline never imports the screening, disclosure, attachment or dashboard code back:
 
 * `on_tasks_ready`: a screening-results task becomes ready: its subjects are screened and its form pre-filled
-  (service/screening/procedure.py); evidence named in a task's context is shared with where it was routed;
+  (service/screening/hooks.py); evidence named in a task's context is shared with where it was routed;
 * `starting_data`: a disclosure form is shown: it starts from the researcher's disclosure profile when the viewer
   may have it there (service/disclosures.starting_data; computed for the viewer, never stored in the case);
 * `before_task_completed`: a screening-results form is submitted: refused while automated hits wait for review;

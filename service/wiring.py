@@ -21,7 +21,7 @@ def register_hooks() -> None:
     from .cases.designation import apply_when_completed
     from .dashboards.read_model import follow_event
     from .disclosures import record_disclosure_certification, starting_data
-    from .screening.procedure import check_screening_submission, screen_ready_tasks
+    from .screening.hooks import check_screening_submission, screen_ready_tasks
 
     def screen(session, case, tasks, items) -> None:
         screen_ready_tasks(session, case, tasks)

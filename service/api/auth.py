@@ -7,13 +7,10 @@ from datetime import timedelta
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from ..auth import tokens
 from ..auth.authenticate import authenticate
-from ..errors import N_, NotFound, TooManyAttempts, ValidationFailed
-from ..models import ApiToken, User
-from ..unit_of_work import unit_of_work
+from ..errors import N_, ValidationFailed
 from .context import actor, services
 from .schemas import TokenInfoSchema, TokenRequestSchema, TokenSchema
 
@@ -32,21 +29,10 @@ class Token(MethodView):
         if args["scopes"] is not None and not args["scopes"]:
             raise ValidationFailed([{"pointer": "/scopes", "message": N_("name at least one scope: read, write")}])
         user_id = authenticate(svc, args["username"], args["password"], request.remote_addr)
-        settings = svc.settings
-        with unit_of_work(svc) as session:
-            try:
-                tokens.check_quota(session, user_id, max_active=settings.api_token_max_active,
-                                   max_per_hour=settings.api_token_max_per_hour)
-            except tokens.QuotaExceeded as exc:
-                if exc.kind == "active":
-                    raise ValidationFailed([{"pointer": "", "message": N_(
-                        "you hold the most valid tokens allowed already: revoke one first")}]) from None
-                raise TooManyAttempts(N_("too many tokens issued within the hour: try again later")) from None
-            user = session.get(User, user_id)
-            plain, token = tokens.issue(
-                session, user, args["name"], args["scopes"], timedelta(days=args["expires_in_days"])
-            )
-            return {"token": plain, "token_type": "Bearer", "expires_at": token.expires_at, "scopes": token.scopes}
+        issued = tokens.issue_for(svc, user_id, args["name"], args["scopes"],
+                                  timedelta(days=args["expires_in_days"]))
+        return {"token": issued.plain, "token_type": "Bearer", "expires_at": issued.expires_at,
+                "scopes": issued.scopes}
 
 
 @blp.route("/tokens")
@@ -54,10 +40,7 @@ class Tokens(MethodView):
     @blp.response(200, TokenInfoSchema(many=True))
     def get(self):
         """The caller's own tokens (never the token values)"""
-        with services().db.reader() as session:
-            return session.scalars(
-                select(ApiToken).where(ApiToken.user_id == actor().user_id).order_by(ApiToken.id.desc())
-            ).all()
+        return tokens.own_tokens(services(), actor())
 
 
 @blp.route("/tokens/<int:token_id>")
@@ -65,8 +48,4 @@ class TokenRevocation(MethodView):
     @blp.response(204)
     def delete(self, token_id):
         """Revoke one of the caller's tokens; it stops working at once"""
-        with unit_of_work(services()) as session:
-            token = session.get(ApiToken, token_id)
-            if token is None or token.user_id != actor().user_id:
-                raise NotFound("no such token of yours")
-            tokens.revoke(session, token)
+        tokens.revoke_own(services(), actor(), token_id)

@@ -17,22 +17,12 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
-from sqlalchemy import or_, select
 
 from ..cases import designation
 from ..erad import export as erad_export
-from ..errors import N_, NotFound
-from ..models import (
-    Call,
-    MitigationMeasure,
-    Organization,
-    Program,
-    RiskLevel,
-    TechnologyArea,
-    TechnologyAreaList,
-)
+from ..reference import catalog
 from .context import actor, services
-from .paging import ID, PageQuerySchema, envelope, page_query
+from .paging import ID, PageQuerySchema, envelope
 from .schemas import OutcomeSchema, StrictSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
@@ -40,10 +30,6 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
 
 SEARCH = ma.fields.String(validate=validate.Length(min=1, max=200),
                           metadata={"description": "part of the code or the title / name (either language)"})
-
-
-def _like(text: str) -> str:
-    return "%" + text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class ProgramQuerySchema(PageQuerySchema):
@@ -165,20 +151,9 @@ class Programs(MethodView):
     @blp.response(200, envelope(ProgramSchema, "ProgramList"), example=_page(PROGRAM_EXAMPLE))
     def get(self, args):
         """Specified R&D programmes, by code"""
-        query = select(Program).order_by(Program.code, Program.id)
-        if args.get("funding_agency_id"):
-            query = query.where(Program.funding_agency_id == args["funding_agency_id"])
-        if "designated" in args:
-            query = query.where(Program.designated.is_(args["designated"]))
-        if args.get("q"):
-            like = _like(args["q"])
-            query = query.where(or_(Program.code.ilike(like, escape="\\"), Program.title.ilike(like, escape="\\"),
-                                    Program.title_en.ilike(like, escape="\\")))
-        with services().db.reader() as session:
-            page = page_query(session, query, args)
-            for program in page["items"]:
-                _ = program.areas, program.calls
-            return page
+        return catalog.programs(services(), args["page"], args["per_page"],
+                                funding_agency_id=args.get("funding_agency_id"), designated=args.get("designated"),
+                                q=args.get("q"))
 
 
 @blp.route("/programs/<int:program_id>")
@@ -186,12 +161,7 @@ class ProgramResource(MethodView):
     @blp.response(200, ProgramSchema, example=PROGRAM_EXAMPLE)
     def get(self, program_id):
         """One programme"""
-        with services().db.reader() as session:
-            program = session.get(Program, program_id)
-            if program is None:
-                raise NotFound(N_("no such programme"))
-            _ = program.areas, program.calls
-            return program
+        return catalog.program(services(), program_id)
 
 
 @blp.route("/calls")
@@ -200,20 +170,9 @@ class Calls(MethodView):
     @blp.response(200, envelope(CallSchema, "CallList"), example=_page(CALL_EXAMPLE))
     def get(self, args):
         """Calls for proposals, by code"""
-        query = select(Call).order_by(Call.code, Call.id)
-        if args.get("program_id"):
-            query = query.where(Call.program_id == args["program_id"])
-        if args.get("funding_agency_id"):
-            query = query.where(Call.program_id.in_(select(Program.id).where(
-                Program.funding_agency_id == args["funding_agency_id"])))
-        if args.get("status"):
-            query = query.where(Call.status == args["status"])
-        if args.get("q"):
-            like = _like(args["q"])
-            query = query.where(or_(Call.code.ilike(like, escape="\\"), Call.title.ilike(like, escape="\\"),
-                                    Call.title_en.ilike(like, escape="\\")))
-        with services().db.reader() as session:
-            return page_query(session, query, args)
+        return catalog.calls(services(), args["page"], args["per_page"], program_id=args.get("program_id"),
+                             funding_agency_id=args.get("funding_agency_id"), status=args.get("status"),
+                             q=args.get("q"))
 
 
 @blp.route("/calls/<int:call_id>")
@@ -221,11 +180,7 @@ class CallResource(MethodView):
     @blp.response(200, CallSchema, example=CALL_EXAMPLE)
     def get(self, call_id):
         """One call"""
-        with services().db.reader() as session:
-            call = session.get(Call, call_id)
-            if call is None:
-                raise NotFound(N_("no such call"))
-            return call
+        return catalog.call(services(), call_id)
 
 
 @blp.route("/calls/<int:call_id>/erad.csv")
@@ -259,18 +214,8 @@ class Organizations(MethodView):
     @blp.response(200, envelope(OrganizationSchema, "OrganizationList"), example=_page(ORG_EXAMPLE))
     def get(self, args):
         """Funding agencies, institutions and ministries, by kind and name"""
-        query = select(Organization).order_by(Organization.kind, Organization.name, Organization.id)
-        if args.get("kind"):
-            query = query.where(Organization.kind == args["kind"])
-        if "active" in args:
-            query = query.where(Organization.active.is_(args["active"]))
-        if args.get("q"):
-            like = _like(args["q"])
-            query = query.where(or_(Organization.code.ilike(like, escape="\\"),
-                                    Organization.name.ilike(like, escape="\\"),
-                                    Organization.name_en.ilike(like, escape="\\")))
-        with services().db.reader() as session:
-            return page_query(session, query, args)
+        return catalog.organizations(services(), args["page"], args["per_page"], kind=args.get("kind"),
+                                     active=args.get("active"), q=args.get("q"))
 
 
 @blp.route("/organizations/<int:organization_id>")
@@ -278,11 +223,7 @@ class OrganizationResource(MethodView):
     @blp.response(200, OrganizationSchema, example=ORG_EXAMPLE)
     def get(self, organization_id):
         """One organization"""
-        with services().db.reader() as session:
-            org = session.get(Organization, organization_id)
-            if org is None:
-                raise NotFound(N_("no such organization"))
-            return org
+        return catalog.organization(services(), organization_id)
 
 
 @blp.route("/reference/technology_areas")
@@ -293,13 +234,7 @@ class TechnologyAreas(MethodView):
          "list_version": "2022"}], "total": 1, "page": 1, "per_page": 25})
     def get(self, args):
         """The current list of critical technology areas (what forms offer as `technology_areas`)"""
-        query = (select(TechnologyArea).join(TechnologyAreaList).where(TechnologyAreaList.is_current.is_(True))
-                 .order_by(TechnologyArea.position, TechnologyArea.id))
-        with services().db.reader() as session:
-            page = page_query(session, query, args)
-            for area in page["items"]:
-                _ = area.area_list
-            return page
+        return catalog.technology_areas(services(), args["page"], args["per_page"])
 
 
 @blp.route("/reference/risk_levels")
@@ -309,8 +244,7 @@ class RiskLevels(MethodView):
         {"code": "L1", "rank": 1, "name_ja": "低", "name_en": "Low"}], "total": 1, "page": 1, "per_page": 25})
     def get(self, args):
         """Risk levels, lowest first"""
-        with services().db.reader() as session:
-            return page_query(session, select(RiskLevel).order_by(RiskLevel.rank, RiskLevel.id), args)
+        return catalog.risk_levels(services(), args["page"], args["per_page"])
 
 
 @blp.route("/reference/mitigation_catalog")
@@ -321,11 +255,7 @@ class MitigationCatalog(MethodView):
          "description_ja": "", "description_en": "", "active": True}], "total": 1, "page": 1, "per_page": 25})
     def get(self, args):
         """The catalog of risk mitigation measures (forms offer the active ones)"""
-        query = select(MitigationMeasure).order_by(MitigationMeasure.position, MitigationMeasure.id)
-        if "active" in args:
-            query = query.where(MitigationMeasure.active.is_(args["active"]))
-        with services().db.reader() as session:
-            return page_query(session, query, args)
+        return catalog.mitigation_measures(services(), args["page"], args["per_page"], active=args.get("active"))
 
 
 @blp.route("/designations")

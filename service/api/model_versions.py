@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from ..models import ModelVersion
+from ..designer import versions
 from .context import services
 from .schemas import ModelVersionSchema
 
@@ -20,7 +18,4 @@ class ModelVersions(MethodView):
     @blp.response(200, ModelVersionSchema(many=True))
     def get(self):
         """Every stored version, newest first (files listed without their content)"""
-        with services().db.reader() as session:
-            return session.scalars(
-                select(ModelVersion).options(selectinload(ModelVersion.files)).order_by(ModelVersion.id.desc())
-            ).all()
+        return versions.all_versions(services())

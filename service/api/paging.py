@@ -36,13 +36,3 @@ def page_of(rows: list, args: dict) -> dict:
     page, per_page = args["page"], args["per_page"]
     start = (page - 1) * per_page
     return {"items": rows[start:start + per_page], "total": len(rows), "page": page, "per_page": per_page}
-
-
-def page_query(session, query, args: dict) -> dict:
-    """One page of a SQL query (its order given), with the total count."""
-    from sqlalchemy import func, select
-
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    page, per_page = args["page"], args["per_page"]
-    items = list(session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
-    return {"items": items, "total": total, "page": page, "per_page": per_page}

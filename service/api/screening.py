@@ -7,7 +7,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from ..screening import procedure
+from ..screening import lists as screening_lists
+from ..screening import review
 from .context import actor, services
 from .schemas import StrictSchema
 
@@ -71,14 +72,14 @@ class CaseScreeningSchema(ma.Schema):
 
 
 class ReviewSchema(StrictSchema):
-    decision = ma.fields.String(required=True, validate=validate.OneOf(procedure.DECISIONS))
+    decision = ma.fields.String(required=True, validate=validate.OneOf(review.DECISIONS))
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=4000))
-    listed_relation = ma.fields.String(load_default=None, validate=validate.OneOf(procedure.RELATIONS))
+    listed_relation = ma.fields.String(load_default=None, validate=validate.OneOf(review.RELATIONS))
     past_affiliation_end_year = ma.fields.Integer(load_default=None, validate=validate.Range(min=1950, max=2100))
 
 
 def screening_view(session, case_id: int) -> dict:
-    found = procedure.case_screening(session, actor(), case_id)
+    found = review.case_screening(session, actor(), case_id)
     subjects = []
     for entry in found["subjects"]:
         subject = entry["subject"]
@@ -95,7 +96,7 @@ class Snapshots(MethodView):
     def get(self):
         """Imported list snapshots, newest first (an institution's own lists only for its people)"""
         with services().db.reader() as session:
-            return procedure.snapshots_overview(session, actor())
+            return screening_lists.snapshots_overview(session, actor())
 
 
 @blp.route("/cases/<int:case_id>")
@@ -113,4 +114,4 @@ class HitReview(MethodView):
     @blp.response(200, HitSchema)
     def post(self, args, hit_id):
         """Decide on a hit: confirmed match (with the relation) or false positive, with a reason"""
-        return procedure.review_hit(services(), actor(), hit_id, **args)
+        return review.review_hit(services(), actor(), hit_id, **args)

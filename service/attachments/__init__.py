@@ -200,3 +200,11 @@ def for_case(session: Session, actor: Actor, case: Case, scope: CaseScope) -> li
         shares.setdefault(attachment_id, set()).add(org)
     return [a for a in rows if may_download_attachment(actor, scope, a.organization_id, a.uploaded_by_id,
                                                        shares.get(a.id, set()))]
+
+
+def stored_files(svc: Services) -> list[tuple[str, str, str]]:
+    """Every evidence file as (public id, storage name, SHA-256), oldest first: what moving or checking the
+    store goes through."""
+    with svc.db.reader() as session:
+        return [tuple(row) for row in session.execute(
+            select(Attachment.public_id, Attachment.storage_name, Attachment.sha256).order_by(Attachment.id))]

@@ -542,3 +542,28 @@ def changes(before: dict, after: dict) -> dict:
         "completed": sorted(set(after.get("completed", [])) - set(before.get("completed", []))),
         "data": data,
     }
+
+
+# -- for the command line (`flask --app wsgi audit replay`): each opens its own read session --------------------
+def case_ids(svc) -> list[int]:
+    """Every case's id, in order."""
+    with svc.db.reader() as session:
+        return list(session.scalars(select(Case.id).order_by(Case.id)))
+
+
+def replay_case(svc, case_id: int) -> tuple[str, ReplayResult] | None:
+    """(the case's reference, its replay compared with the stored state); None when there is no such case."""
+    with svc.db.reader() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            return None
+        return case.reference, replay_and_compare(session, case, time_limit=svc.settings.script_time_limit)
+
+
+def case_at(svc, case_id: int, seq: int) -> dict | None:
+    """The case after event `seq` (`point_in_time`); None when there is no such case."""
+    with svc.db.reader() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            return None
+        return point_in_time(session, case, seq, time_limit=svc.settings.script_time_limit)

@@ -480,3 +480,16 @@ def active_organizations(session: Session, actor: Actor) -> list[Organization]:
     require_admin(actor)
     return list(session.scalars(select(Organization).where(Organization.active.is_(True))
                                 .order_by(Organization.kind, Organization.name)))
+
+
+def actor_named(svc, username: str) -> Actor | None:
+    """The actor of a user by username (None when there is none), e.g. for commands run on someone's behalf."""
+    with svc.db.reader() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        return None if user is None else Actor.from_user(user)
+
+
+def display_name_of(svc, username: str) -> str | None:
+    """A user's display name by username (None when unknown or not set)."""
+    with svc.db.reader() as session:
+        return session.scalar(select(User.display_name).where(User.username == username))

@@ -234,3 +234,30 @@ def may_download_attachment(actor: Actor, scope: CaseScope, organization_id: int
     if actor.user_id is not None and uploaded_by_id == actor.user_id:
         return True
     return scope.sees(organization_id) or any(scope.sees(org) for org in shared_with)
+
+# -- who may use which part of tejun (beyond one case) ----------------------------------------------------------
+DESIGN_ROLES = ("process_designer", "system_admin")
+
+
+def may_design(actor: Actor) -> bool:
+    """Process designers and system administrators: the model store, editors and case migration."""
+    return any(actor.has(role) for role in DESIGN_ROLES)
+
+
+def may_read_history(actor: Actor) -> bool:
+    """The auditor pages' case list: auditors, and the FA and lead-institution staff (each case still needs a
+    FULL view)."""
+    return actor.has("auditor") or bool(actor.orgs_with("fa_officer", "fa_manager", "security_officer",
+                                                        "institution_admin"))
+
+
+def may_review(actor: Actor, case: Case) -> bool:
+    """Deciding on a case's screening hits: the lead institution's security officer (and tejun itself)."""
+    return actor.is_system or (case.lead_institution_id is not None
+                               and actor.has("security_officer", case.lead_institution_id))
+
+
+def may_start_cases(actor: Actor) -> bool:
+    """Does the actor hold a role that opens cases for one of their institutions (the "New case" button)?"""
+    return any(g.organization_kind == "institution" and may_start_application(actor, g.organization_id)
+               for g in actor.grants)

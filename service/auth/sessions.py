@@ -26,7 +26,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from .. import clock
+from ..audit import chain
 from ..models import UserSession
+from ..unit_of_work import unit_of_work
 
 KEY_PREFIX = "s:"
 TOUCH_EVERY = timedelta(minutes=1)
@@ -103,3 +105,22 @@ def end_by_id(session: Session, session_id: int, reason: str) -> int:
 def end_all(session: Session, user_id: int, reason: str) -> int:
     """End every open session of a user (password reset or change, deactivation); returns how many."""
     return _end(session, UserSession.user_id == user_id, reason)
+
+
+# -- use cases (each opens its own transaction) ----------------------------------------------------------------
+def sign_in(svc, user_id: int, *, previous_key: str | None, method: str, remote_addr: str | None,
+            user_agent: str | None) -> str:
+    """A new server-side session for a user who has just signed in; the one this browser held before (its
+    key, without the cookie prefix) ends as replaced. Returns the new session's key."""
+    with unit_of_work(svc) as session:
+        if previous_key:
+            end(session, previous_key, REPLACED)
+        return start(session, user_id, method=method, remote_addr=remote_addr, user_agent=user_agent)
+
+
+def sign_out(svc, actor, session_key: str, remote_addr: str | None) -> None:
+    """The actor signs out: this session ends on the server, and the sign-out is on their stream."""
+    with unit_of_work(svc) as session:
+        end(session, session_key, SIGNED_OUT)
+        chain.append(session, stream=chain.user_stream(actor.user_id), action="logout", actor_id=actor.user_id,
+                     actor_name=actor.username, data={"remote_addr": remote_addr})

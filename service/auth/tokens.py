@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..audit import chain
+from ..errors import N_, NotFound, TooManyAttempts, ValidationFailed
 from ..models import ApiToken, Membership, Organization, User
+from ..unit_of_work import unit_of_work
 from .actor import Actor
 
 SCOPES = ("read", "write")
@@ -166,3 +168,46 @@ def check_quota(session: Session, user_id: int, *, max_active: int, max_per_hour
         raise QuotaExceeded("rate", max_per_hour)
 
 
+
+
+# -- use cases (each opens its own transaction) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Issued:
+    """A token just issued: its value (shown once) and what the client is told about it."""
+
+    plain: str
+    expires_at: datetime
+    scopes: list[str]
+
+
+def issue_for(svc, user_id: int, name: str, scopes: list[str] | None, lifetime: timedelta) -> Issued:
+    """A signed-in user's new token within their quota: 422 when they hold the most valid ones allowed, 429
+    when too many were issued within the hour."""
+    settings = svc.settings
+    with unit_of_work(svc) as session:
+        try:
+            check_quota(session, user_id, max_active=settings.api_token_max_active,
+                        max_per_hour=settings.api_token_max_per_hour)
+        except QuotaExceeded as exc:
+            if exc.kind == "active":
+                raise ValidationFailed([{"pointer": "", "message": N_(
+                    "you hold the most valid tokens allowed already: revoke one first")}]) from None
+            raise TooManyAttempts(N_("too many tokens issued within the hour: try again later")) from None
+        plain, token = issue(session, session.get(User, user_id), name, scopes, lifetime)
+        return Issued(plain, token.expires_at, list(token.scopes))
+
+
+def own_tokens(svc, actor: Actor) -> list[ApiToken]:
+    """The actor's own tokens, newest first."""
+    with svc.db.reader() as session:
+        return list(session.scalars(
+            select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id.desc())))
+
+
+def revoke_own(svc, actor: Actor, token_id: int) -> None:
+    """Revoke one of the actor's own tokens (404 for anyone else's)."""
+    with unit_of_work(svc) as session:
+        token = session.get(ApiToken, token_id)
+        if token is None or token.user_id != actor.user_id:
+            raise NotFound("no such token of yours")
+        revoke(session, token)

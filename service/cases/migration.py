@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..auth.actor import SYSTEM, Actor
+from ..auth.permissions import may_design
 from ..designer.store import specs_for
-from ..designer.versions import may_design
 from ..engine import migration as engine_migration
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
 from ..models import Case, MigrationJob, ModelVersion, WorkItem

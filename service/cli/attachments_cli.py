@@ -15,22 +15,15 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
+from ..attachments import stored_files
 from ..attachments.storage import KINDS, EvidenceCorrupt, EvidenceMissing, LocalDiskStore, S3Store, build_store
 from ..errors import TejunError
-from ..models import Attachment
 
 
 @click.group("attachments")
 def attachments_cli() -> None:
     """Evidence files: move them between stores, check them."""
-
-
-def _rows(svc):
-    with svc.db.reader() as session:
-        return session.execute(select(Attachment.public_id, Attachment.storage_name, Attachment.sha256)
-                               .order_by(Attachment.id)).all()
 
 
 def _target_holds(target, name: str, sha256: str) -> bool:
@@ -62,7 +55,7 @@ def migrate_storage(to: str, delete_source: bool, dry_run: bool) -> None:
         raise click.ClickException(str(error)) from error
     copied = present = 0
     problems: list[str] = []
-    for public_id, name, sha256 in _rows(svc):
+    for public_id, name, sha256 in stored_files(svc):
         if _target_holds(target, name, sha256):
             present += 1
             if delete_source and not dry_run:
@@ -107,7 +100,7 @@ def verify_command() -> None:
     svc = current_app.extensions["tejun"]
     store = svc.evidence or build_store(svc.settings)
     good, problems = 0, []
-    for public_id, name, sha256 in _rows(svc):
+    for public_id, name, sha256 in stored_files(svc):
         try:
             store.open_verified(name, sha256).close()
             good += 1

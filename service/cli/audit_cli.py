@@ -105,42 +105,40 @@ def replay_command(case_id: int | None, every: bool, at_seq: int | None) -> None
 
     Prints `identical` (exit 0) or `different` with the first difference (exit 1).
     """
-    from sqlalchemy import select
-
-    from ..audit.replay import ReplayFailed, point_in_time, replay_and_compare
-    from ..models import Case
+    from ..audit.replay import ReplayFailed, case_at, case_ids, replay_case
 
     svc = _svc()
     _quiet_engine()
     if (case_id is None) == (not every):
         raise click.UsageError("give a CASE id or --all")
-    with svc.db.reader() as session:
-        ids = [case_id] if case_id is not None else list(session.scalars(select(Case.id).order_by(Case.id)))
-        failures = 0
-        for one in ids:
-            case = session.get(Case, one)
-            if case is None:
+    failures = 0
+    for one in [case_id] if case_id is not None else case_ids(svc):
+        if at_seq is not None:
+            try:
+                moment = case_at(svc, one, at_seq)
+            except ReplayFailed as exc:
+                click.echo(f"different: case {one}: {exc}")
+                sys.exit(1)
+            if moment is None:
                 click.echo(f"no case {one}")
                 sys.exit(1)
-            if at_seq is not None:
-                try:
-                    moment = point_in_time(session, case, at_seq, time_limit=svc.settings.script_time_limit)
-                except ReplayFailed as exc:
-                    click.echo(f"different: case {one}: {exc}")
-                    sys.exit(1)
-                view = {**moment["view"], "at": str(moment["view"]["at"])}
-                click.echo(json.dumps({"event": {k: str(v) if k == "at" else v for k, v in moment["event"].items()},
-                                       "view": view, "changes": moment["changes"],
-                                       "differences": [str(d) for d in moment["differences"]]},
-                                      ensure_ascii=False, indent=2, default=str))
-                continue
-            result = replay_and_compare(session, case, time_limit=svc.settings.script_time_limit)
-            if result.identical:
-                click.echo(f"identical: case {one} ({case.reference}), {result.events} events replayed in "
-                           f"{result.seconds:.2f} s")
-            else:
-                failures += 1
-                click.echo(f"different: case {one} ({case.reference}): {result.first}")
+            view = {**moment["view"], "at": str(moment["view"]["at"])}
+            click.echo(json.dumps({"event": {k: str(v) if k == "at" else v for k, v in moment["event"].items()},
+                                   "view": view, "changes": moment["changes"],
+                                   "differences": [str(d) for d in moment["differences"]]},
+                                  ensure_ascii=False, indent=2, default=str))
+            continue
+        found = replay_case(svc, one)
+        if found is None:
+            click.echo(f"no case {one}")
+            sys.exit(1)
+        reference, result = found
+        if result.identical:
+            click.echo(f"identical: case {one} ({reference}), {result.events} events replayed in "
+                       f"{result.seconds:.2f} s")
+        else:
+            failures += 1
+            click.echo(f"different: case {one} ({reference}): {result.first}")
     sys.exit(1 if failures else 0)
 
 

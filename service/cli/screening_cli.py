@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from ..errors import TejunError
 
@@ -28,18 +27,17 @@ def screening_cli() -> None:
 
 def _actor(username: str | None):
     from ..auth.actor import Actor
-    from ..models import User
+    from ..auth.admin import actor_named
 
     svc = current_app.extensions["tejun"]
     if not username:
         # an operator at the command line: recorded by their OS account name
         return Actor(user_id=None, username=f"cli:{getpass.getuser()}"[:150], display_name="command line",
                      is_system=True)
-    with svc.db.reader() as session:
-        user = session.scalars(select(User).where(User.username == username)).first()
-        if user is None:
-            raise click.BadParameter(f"no user {username!r}", param_hint="--by")
-        return Actor.from_user(user)
+    found = actor_named(svc, username)
+    if found is None:
+        raise click.BadParameter(f"no user {username!r}", param_hint="--by")
+    return found
 
 
 @screening_cli.command("import")
@@ -86,7 +84,7 @@ def import_command(source, file, list_date, organization, label, username, no_re
 @with_appcontext
 def snapshots_command() -> None:
     """List every imported snapshot, newest first."""
-    from ..screening.procedure import snapshots_overview
+    from ..screening.lists import snapshots_overview
 
     svc = current_app.extensions["tejun"]
     with svc.db.reader() as session:

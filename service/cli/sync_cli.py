@@ -8,9 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..audit import chain
 from ..engine.loader import ModelError
-from ..unit_of_work import unit_of_work
 
 
 @click.command("sync")
@@ -18,19 +16,12 @@ from ..unit_of_work import unit_of_work
 @with_appcontext
 def sync_command(comment: str) -> None:
     """Store the default model set from disk as a published version, if its content changed."""
-    from ..designer.store import read_model_dirs, store_version
+    from ..designer.versions import sync_from_disk
 
     svc = current_app.extensions["tejun"]
-    files = read_model_dirs(svc.settings.bpmn_dir, svc.settings.forms_dir)
     try:
-        with unit_of_work(svc) as session:
-            version, created = store_version(session, files, status="published", comment=comment)
-            summary = f"model version {version.id} ({version.content_hash[:12]})"
-            if created:  # publishing a process version is an administrative action: on the record
-                chain.append(session, stream=chain.SYSTEM_STREAM, action="model_version_published", actor_id=None,
-                             actor_name="cli", data={"version_id": version.id, "set": version.set_name,
-                                                     "hash": version.content_hash, "comment": comment,
-                                                     "via": "models sync"})
+        version, created = sync_from_disk(svc, comment)
+        summary = f"model version {version.id} ({version.content_hash[:12]})"
     except ModelError as exc:
         for problem in exc.problems:
             click.echo(str(problem))

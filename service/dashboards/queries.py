@@ -383,3 +383,9 @@ TABLES = {
 }
 
 __all__ = ["TABLES", "Column", "Table", "agreed_measures", "choices"]
+
+
+def measure_names(session: Session) -> dict[str, tuple[str, str]]:
+    """Each mitigation measure's (Japanese, English) name by code."""
+    return {code: (ja, en) for code, ja, en in session.execute(
+        select(MitigationMeasure.code, MitigationMeasure.name_ja, MitigationMeasure.name_en))}

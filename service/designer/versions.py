@@ -11,18 +11,13 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..audit import chain
 from ..auth.actor import Actor
+from ..auth.permissions import may_design
 from ..engine.migration import spec_changes
 from ..errors import N_, Conflict, Forbidden, NotFound
 from ..models import ModelVersion
 from ..services import Services
 from ..unit_of_work import unit_of_work
 from .store import DEFAULT_SET, specs_for, store_version, version_files
-
-DESIGN_ROLES = ("process_designer", "system_admin")
-
-
-def may_design(actor: Actor) -> bool:
-    return any(actor.has(role) for role in DESIGN_ROLES)
 
 
 def _require_designer(actor: Actor) -> None:
@@ -99,3 +94,30 @@ def _entry_processes(session: Session, version_id: int) -> set[str]:
     return set(session.scalars(select(ModelSpec.process_id).where(ModelSpec.model_version_id == version_id)))
 
 
+
+
+def sync_from_disk(svc: Services, comment: str) -> tuple[ModelVersion, bool]:
+    """`models sync`: the default model set on disk (TEJUN_BPMN_DIR, TEJUN_FORMS_DIR) stored as a published
+    version when its content changed; returns (the version, whether it is new). A new one is an
+    administrative action: on the system stream. Raises ModelError when the files are invalid."""
+    from .store import read_model_dirs
+
+    files = read_model_dirs(svc.settings.bpmn_dir, svc.settings.forms_dir)
+    with unit_of_work(svc) as session:
+        version, created = store_version(session, files, status="published", comment=comment)
+        if created:
+            chain.append(session, stream=chain.SYSTEM_STREAM, action="model_version_published", actor_id=None,
+                         actor_name="cli", data={"version_id": version.id, "set": version.set_name,
+                                                 "hash": version.content_hash, "comment": comment,
+                                                 "via": "models sync"})
+        session.flush()
+        return version, created
+
+
+def all_versions(svc: Services) -> list[ModelVersion]:
+    """Every stored version, newest first, with its file list."""
+    from sqlalchemy.orm import selectinload
+
+    with svc.db.reader() as session:
+        return list(session.scalars(
+            select(ModelVersion).options(selectinload(ModelVersion.files)).order_by(ModelVersion.id.desc())))

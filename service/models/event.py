@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..audit.hashing import dumps as canonical_json
 from .base import Base
+
+# the event log's canonical JSON (service/eventlog/hashing.py `dumps`), spelled here so the tables import nothing
+# of the service; `audit verify` hashes this stored text as is, so any drift between the two fails its tests
+canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
 class CanonicalJSON(TypeDecorator):

@@ -219,3 +219,40 @@ def done_ids(session: Session, rows: Iterable[Notification]) -> set[int]:
     if not ids:
         return set()
     return set(session.scalars(select(Notification.id).where(Notification.id.in_(ids), ~_task_url_open())))
+
+
+# -- use cases (each opens its own transaction) ----------------------------------------------------------------
+def open_notification(svc, actor, notification_id: int) -> str | None:
+    """The actor opens one of their own notifications: marked read; returns its link (404 when not theirs)."""
+    from ..errors import NotFound
+    from ..unit_of_work import unit_of_work
+
+    with unit_of_work(svc) as session:
+        row = open_one(session, actor.user_id, notification_id)
+        if row is None:
+            raise NotFound("no such notification of yours")
+        return row.url
+
+
+def read_notifications(svc, actor, notification_ids: Iterable[int] | None = None) -> int:
+    """The actor marks their own notifications read (the given ones, or all); returns how many."""
+    from ..unit_of_work import unit_of_work
+
+    with unit_of_work(svc) as session:
+        return mark_read(session, actor.user_id, notification_ids)
+
+
+def notification_page(svc, actor, include_read: bool, limit: int) -> tuple[list[Notification], set[int]]:
+    """The actor's notifications (newest first) and which of them are about a task that is done."""
+    with svc.db.reader() as session:
+        rows = listing(session, actor.user_id, include_read=include_read, limit=limit)
+        return rows, done_ids(session, rows)
+
+
+def unread_count(svc, user_id: int) -> int:
+    """How many of the user's notifications are unread (the page header's badge)."""
+    from sqlalchemy import func
+
+    with svc.db.reader() as session:
+        return session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None))) or 0

@@ -197,7 +197,7 @@ def import_list(
         report = ImportReport(snapshot.id, source.code, snapshot.list_date, checksum, snapshot.row_count,
                               snapshot.skipped_rows, unchanged=False, columns=parsed.columns)
     if rescreen:
-        from .procedure import rescreen_open_cases
+        from .rescreen import rescreen_open_cases
 
         report.rescreen = rescreen_open_cases(svc, report.snapshot_id)
     return report

@@ -5,7 +5,7 @@ seconds for the US Consolidated Screening List, and each process used to do it f
 screening. Snapshots never change, so the import builds the index once (`store`, in the import's transaction)
 and writes it to `screening_indexes` as a blob (`EntryIndex.to_bytes`: the comparable forms of every name,
 their search keys and postings, zlib-compressed); a process loads it in a few tens of milliseconds
-(`load`) and keeps the newest few in memory (service/screening/procedure.py `index_of`).
+(`load`) and keeps the newest few in memory (service/screening/lists.py `index_of`).
 
 A snapshot without a stored index, or with one of an older blob format (a snapshot written directly, as some
 tests do, or a tejun upgrade changing the layout), is built from its entries as before; `ensure` (also

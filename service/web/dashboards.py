@@ -45,12 +45,9 @@ def has_dashboard(actor) -> bool:
 
 
 def _measure_names(session) -> dict[str, tuple[str, str]]:
-    from sqlalchemy import select
+    from ..dashboards.queries import measure_names
 
-    from ..models import MitigationMeasure
-
-    return {code: (ja, en) for code, ja, en in session.execute(
-        select(MitigationMeasure.code, MitigationMeasure.name_ja, MitigationMeasure.name_en))}
+    return measure_names(session)
 
 
 def show(kind: str, value, names: dict | None = None) -> str:

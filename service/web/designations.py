@@ -13,23 +13,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from ..auth.permissions import may_start_designation
-from ..cases import designation
+from ..cases import designation, queries
 from ..errors import Conflict, InvalidRequest, NotFound
-from ..models import Case, Organization
 from .blueprint import bp, services
 from .errors import message_for
-
-
-def _agencies(session, actor) -> list[Organization]:
-    """The funding agencies the actor may start a designation for."""
-    ids = sorted({g.organization_id for g in actor.grants if may_start_designation(actor, g.organization_id)})
-    if not ids:
-        return []
-    return list(session.scalars(select(Organization).where(
-        Organization.id.in_(ids), Organization.kind == "funding_agency").order_by(Organization.name)))
 
 
 @bp.route("/designations/new", methods=["GET", "POST"])
@@ -37,7 +25,7 @@ def _agencies(session, actor) -> list[Organization]:
 def designation_new():
     actor = current_user.actor
     with services().db.reader() as session:
-        agencies = _agencies(session, actor)
+        agencies = queries.designating_agencies(session, actor)
     if not agencies:
         abort(404)  # not FA staff: the page does not exist for them
     values = {"funding_agency_id": agencies[0].id if len(agencies) == 1 else None, "title": ""}
@@ -58,8 +46,7 @@ def designation_new():
             flash(message_for(exc), "error")
             return render_template("designation_new.html", agencies=agencies, values=values, errors=errors), \
                 exc.status
-        with services().db.reader() as session:
-            reference = session.get(Case, outcome.case_id).reference
+        reference = queries.case_reference(services(), outcome.case_id)
         if outcome.next_task_ids:
             flash(_("Designation %(reference)s started: its first step, the draft, is waiting for you.",
                     reference=reference), "success")

@@ -33,6 +33,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..api.problems import problem
+from ..auth.permissions import may_design
 from ..cases import migration
 from ..designer import queries, versions
 from ..designer.context_check import context_preview
@@ -59,7 +60,7 @@ def only_designers():
     """Signed-in designers only; for everyone else these pages do not exist."""
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    if not versions.may_design(current_user.actor):
+    if not may_design(current_user.actor):
         raise NotFound("no such page")
     return None
 

@@ -17,15 +17,13 @@ import json
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
-from ..auth.permissions import View, may_work
 from ..cases import commands, queries
 from ..cases.forms import expanded_schema
-from ..erad import export as erad_export
+from ..erad import queries as erad_queries
 from ..erad import roster_import
-from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound
-from ..models import Call, Case, CaseParty, Organization, WorkItem
+from ..errors import Conflict, Forbidden, InvalidRequest
+from ..models import Case, WorkItem
 from . import labels
 from .blueprint import bp, services
 from .errors import message_for
@@ -38,30 +36,14 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 def erad_exports():
     actor = current_user.actor
     with services().db.reader() as session:
-        calls = [c for c in session.scalars(select(Call).order_by(Call.code)) if erad_export.may_export(actor, c)]
-        if not calls:
+        rows = erad_queries.exportable_calls(session, actor)
+        if not rows:
             abort(404)
-        counts = dict(session.execute(
-            select(Case.call_id, func.count()).where(Case.call_id.in_([c.id for c in calls]),
-                                                     Case.kind == "application").group_by(Case.call_id)).all())
-        rows = [(call, call.program, counts.get(call.id, 0)) for call in calls]
         return render_template("erad_exports.html", rows=rows)
 
 
-def _roster_task(session, case_id: int) -> tuple[Case, WorkItem]:
-    """The case (404 outside one's scope) and its open team-roster task that the actor may work (403 when one
-    sees the case but may not work the task, 404 when none is open)."""
-    actor = current_user.actor
-    case, _scope = queries.scoped_case(session, actor, case_id, View.SUMMARY)
-    items = session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
-                                                   WorkItem.form == roster_import.ROSTER_FORM)
-                            .order_by(WorkItem.id)).all()
-    if not items:
-        raise NotFound(N_("this case has no open team roster task"))
-    workable = [item for item in items if may_work(actor, item)]
-    if not workable:
-        raise Forbidden(N_("this task is for another role or person"))
-    return case, workable[0]
+def _roster_task(session, case_id: int):
+    return erad_queries.roster_task(session, current_user.actor, case_id)
 
 
 def _schema(session, case: Case, item: WorkItem) -> dict:
@@ -72,11 +54,7 @@ def _draft_and_partners(session, case: Case, item: WorkItem) -> tuple[dict, list
     """The roster task's data as its form shows it, and the partners whose teams a file may fill: those of the
     draft and the case's partner institutions."""
     data = queries.task_form(session, current_user.actor, item.task_id, labels.lang())["data"]
-    parties = session.execute(select(Organization.id, Organization.name, Organization.name_en, Organization.code)
-                              .join(CaseParty, CaseParty.organization_id == Organization.id)
-                              .where(CaseParty.case_id == case.id, CaseParty.role == "partner")
-                              .order_by(Organization.id)).all()
-    return data, roster_import.partner_teams(data.get("roster"), [tuple(p) for p in parties])
+    return data, roster_import.partner_teams(data.get("roster"), erad_queries.partner_parties(session, case.id))
 
 
 @bp.route("/cases/<int:case_id>/roster-import", methods=["GET", "POST"])

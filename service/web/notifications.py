@@ -9,12 +9,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..notifications import done_ids, listing, mark_read, open_one
-from ..unit_of_work import unit_of_work
+from ..notifications import notification_page, open_notification, read_notifications
 from .blueprint import bp, services
 from .pages import safe_next
 
@@ -25,20 +24,15 @@ PER_PAGE = 50
 @login_required
 def notification_list():
     show_all = request.args.get("show") == "all"
-    with services().db.reader() as session:
-        rows = listing(session, current_user.user_id, include_read=show_all, limit=PER_PAGE)
-        done = done_ids(session, rows)  # their task is done: said so, and no longer "to do"
-        return render_template("notifications.html", rows=rows, show_all=show_all, done=done)
+    # `done`: their task is done: said so, and no longer "to do"
+    rows, done = notification_page(services(), current_user.actor, show_all, PER_PAGE)
+    return render_template("notifications.html", rows=rows, show_all=show_all, done=done)
 
 
 @bp.get("/notifications/<int:notification_id>/open")
 @login_required
 def notification_open(notification_id: int):
-    with unit_of_work(services()) as session:
-        row = open_one(session, current_user.user_id, notification_id)
-        if row is None:
-            abort(404)
-        target = row.url
+    target = open_notification(services(), current_user.actor, notification_id)
     return redirect(safe_next(target, url_for("web.notification_list")))
 
 
@@ -46,8 +40,7 @@ def notification_open(notification_id: int):
 @login_required
 def notification_read():
     ids = [i for i in request.form.getlist("id", type=int) if i > 0]  # out of range: 400 (input_guard)
-    with unit_of_work(services()) as session:
-        count = mark_read(session, current_user.user_id, ids or None)
+    count = read_notifications(services(), current_user.actor, ids or None)
     if count:
         flash(_("Marked as read."), "success")
     return redirect(safe_next(request.form.get("next"), url_for("web.notification_list")))

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..audit import chain
 from ..auth import sessions
 from ..auth.authenticate import authenticate
 from ..auth.permissions import may_assign, may_work
@@ -19,7 +18,6 @@ from ..cases import queries as case_queries
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, TooManyAttempts, Unauthorized
 from ..queues import lookups
 from ..queues import queries as queues
-from ..unit_of_work import unit_of_work
 from . import labels
 from .blueprint import bp, services
 from .locale import LANG_COOKIE, LANGUAGES
@@ -77,11 +75,10 @@ def start_session(user_id: int, method: str):
     Returns the signed-in user whose session key the cookie will carry."""
     previous = str(session.get("_user_id") or "")
     session.clear()
-    with unit_of_work(services()) as db_session:
-        if previous.startswith(sessions.KEY_PREFIX):
-            sessions.end(db_session, previous[len(sessions.KEY_PREFIX):], sessions.REPLACED)
-        key = sessions.start(db_session, user_id, method=method, remote_addr=request.remote_addr,
-                             user_agent=request.headers.get("User-Agent"))
+    key = sessions.sign_in(
+        services(), user_id, method=method, remote_addr=request.remote_addr,
+        user_agent=request.headers.get("User-Agent"),
+        previous_key=previous[len(sessions.KEY_PREFIX):] if previous.startswith(sessions.KEY_PREFIX) else None)
     return load_user(sessions.KEY_PREFIX + key)
 
 
@@ -89,11 +86,7 @@ def start_session(user_id: int, method: str):
 @login_required
 def logout():
     """Ends this session on the server: a copy of the cookie is worth nothing afterwards."""
-    with unit_of_work(services()) as db_session:
-        sessions.end(db_session, current_user.session_key, sessions.SIGNED_OUT)
-        chain.append(db_session, stream=chain.user_stream(current_user.user_id), action="logout",
-                     actor_id=current_user.user_id, actor_name=current_user.username,
-                     data={"remote_addr": request.remote_addr})
+    sessions.sign_out(services(), current_user.actor, current_user.session_key, request.remote_addr)
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -168,7 +161,7 @@ def case_list():
             program_id=args["program"], sort=args["sort"])
         pages = max(1, -(-page.total // page.per_page))
         orgs = lookups.organizations_by_id(db_session, (c.lead_institution_id for c in page.items))
-        institutions, programs = case_filter_choices(db_session, current_user.actor)
+        institutions, programs = case_queries.case_filter_choices(db_session, current_user.actor)
         return render_template("cases.html", page=page, pages=pages, status=args["status"], q=args["q"],
                                orgs=orgs, args=args, stages=labels.STAGES, risk_levels=labels.RISK_LEVELS,
                                institutions=institutions, programs=programs, case_sorts=CASE_SORT_LABELS)
@@ -198,19 +191,3 @@ def case_list_args(values) -> dict:
         "sort": sort if sort in CASE_SORT_LABELS else "updated",
         "q": (values.get("q") or "").strip()[:100],
     }
-
-
-def case_filter_choices(db_session, actor) -> tuple[list, list]:
-    """The lead institutions and programmes of the cases the actor sees (the filters' choices)."""
-    from sqlalchemy import select
-
-    from ..auth.permissions import visible_cases_clause
-    from ..models import Case, Organization, Program
-
-    visible = select(Case.lead_institution_id, Case.program_id).where(visible_cases_clause(actor)).subquery()
-    institutions = list(db_session.scalars(
-        select(Organization).where(Organization.id.in_(select(visible.c.lead_institution_id)))
-        .order_by(Organization.name, Organization.id)))
-    programs = list(db_session.scalars(
-        select(Program).where(Program.id.in_(select(visible.c.program_id))).order_by(Program.code)))
-    return institutions, programs

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 _MAX_DEPTH = 12
@@ -51,16 +53,28 @@ def duration_text(value: str, lang: str | None = None) -> str | None:
     return ("" if lang != "en" else " ").join(parts) if parts else None
 
 
+def absolute(value: datetime | date | str | None, with_time: bool = True) -> str:
+    """2026-04-01 09:00 in Japan time (what people here read and type); an ISO-8601 text (a time as recorded in
+    the audit log, UTC) is read first, so that every time shown goes through this one formatter."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+    if isinstance(value, datetime):
+        return format_datetime(value, "yyyy-MM-dd HH:mm" if with_time else "yyyy-MM-dd")
+    return value.isoformat()
+
+
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def moment_text(value: str) -> str | None:
     """An ISO-8601 date-time (a deadline, a timer) as every time is shown: in Japan time, to the minute (the one
-    formatter, templating.absolute); None if it is not one."""
+    formatter, `absolute`); None if it is not one."""
     if not isinstance(value, str) or not _MOMENT.match(value):
         return None
-    from .templating import absolute
-
     try:
         return absolute(value.replace("Z", "+00:00"))
     except (ValueError, RuntimeError, KeyError):  # not a real moment, or no application to format in
@@ -76,12 +90,9 @@ def person_name(username: Any) -> str:
 
         cache = g.setdefault("tejun_person_names", {})
         if username not in cache:
-            from sqlalchemy import select
+            from ..auth.admin import display_name_of
 
-            from ..models import User
-
-            with current_app.extensions["tejun"].db.reader() as session:
-                cache[username] = session.scalar(select(User.display_name).where(User.username == username))
+            cache[username] = display_name_of(current_app.extensions["tejun"], username)
         return cache[username] or username
     except RuntimeError:  # no application context
         return username

@@ -24,22 +24,18 @@ from pathlib import Path
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import exists, select
 from werkzeug.utils import secure_filename
 
-from ..auth.actor import Actor
-from ..auth.permissions import full_view_clause
 from ..errors import TejunError
-from ..models import Case, Organization, ScreeningHit
-from ..screening import procedure
+from ..models import Organization
+from ..screening import lists as screening_lists
+from ..screening import review
 from ..screening.importers import import_list, read_entries
 from ..screening.sources import SOURCES
 from .errors import message_for
 from .screening_pages import bp, services
 
-OPEN_CASES_LIMIT = 200
 TOKEN = re.compile(r"[0-9a-f]{64}")
-LIST_OFFICES = ("security_officer", "institution_admin")
 
 
 @bp.get("/screening")
@@ -47,39 +43,13 @@ LIST_OFFICES = ("security_officer", "institution_admin")
 def open_hits():
     """Cases with hits nobody decided yet, among those the signed-in person sees in full."""
     actor = current_user.actor
-    rows = []
     with services().db.reader() as session:
-        candidates = session.scalars(
-            select(Case).where(full_view_clause(actor), Case.status == "running",
-                               exists().where(ScreeningHit.case_id == Case.id, ScreeningHit.decision.is_(None)))
-            .order_by(Case.updated_at.desc(), Case.id.desc()).limit(OPEN_CASES_LIMIT))
-        for case in candidates:
-            waiting = sum(1 for hit in procedure.current_hits(session, case) if hit.decision is None)
-            if waiting:
-                rows.append({"case": case, "open_hits": waiting,
-                             "may_review": procedure.may_review(actor, case)})
-        orgs = {o.id: o for o in session.scalars(select(Organization).where(
-            Organization.id.in_({r["case"].lead_institution_id for r in rows} or {0})))}
+        rows, orgs = review.open_hits(session, actor)
         return render_template("screening/open.html", rows=rows, orgs=orgs,
-                               may_import=bool(importable(session, actor)))
+                               may_import=bool(screening_lists.importable(session, actor)))
 
 
 # -- importing lists ------------------------------------------------------------------------------------------
-
-
-def importable(session, actor: Actor) -> list[tuple[str, Organization | None]]:
-    """(source code, owning institution) pairs the actor may import: their institutions' own lists, and the
-    published lists for system administrators."""
-    choices: list[tuple[str, Organization | None]] = []
-    if actor.has("system_admin"):
-        choices += [(code, None) for code, source in SOURCES.items() if not source.per_institution]
-    orgs = actor.orgs_with(*LIST_OFFICES)
-    if orgs:
-        for org in session.scalars(select(Organization).where(Organization.id.in_(orgs),
-                                                              Organization.kind == "institution")
-                                   .order_by(Organization.name)):
-            choices += [(code, org) for code, source in SOURCES.items() if source.per_institution]
-    return choices
 
 
 def _choice_key(code: str, org: Organization | None) -> str:
@@ -88,7 +58,8 @@ def _choice_key(code: str, org: Organization | None) -> str:
 
 def _choices() -> dict[str, tuple[str, Organization | None]]:
     with services().db.reader() as session:
-        found = {_choice_key(code, org): (code, org) for code, org in importable(session, current_user.actor)}
+        choices = screening_lists.importable(session, current_user.actor)
+        found = {_choice_key(code, org): (code, org) for code, org in choices}
         for _code, org in found.values():
             if org is not None:
                 session.expunge(org)
@@ -101,9 +72,8 @@ def _uploads() -> Path:
 
 def _lists_page(choices, *, preview=None, status: int = 200):
     with services().db.reader() as session:
-        snapshots = procedure.snapshots_overview(session, current_user.actor)
-        orgs = {o.id: o for o in session.scalars(select(Organization).where(
-            Organization.id.in_({s.organization_id for s in snapshots if s.organization_id} or {0})))}
+        snapshots = screening_lists.snapshots_overview(session, current_user.actor)
+        orgs = review.organizations(session, {s.organization_id for s in snapshots if s.organization_id})
         return render_template("screening/lists.html", choices=choices, preview=preview, snapshots=snapshots,
                                orgs=orgs, sources=SOURCES, choice_key=_choice_key), status
 

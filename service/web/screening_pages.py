@@ -22,7 +22,7 @@ from .. import disclosures
 from ..api.problems import problem
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..input_guard import parse_text
-from ..screening import procedure
+from ..screening import review as screening_review
 from ..screening.sources import SOURCES
 from . import labels
 from .problems import field_errors, json_problem
@@ -139,11 +139,11 @@ def disclosure_of(user_id: int):
 def case_screening(case_id: int):
     with services().db.reader() as session:
         try:
-            found = procedure.case_screening(session, current_user.actor, case_id)
+            found = screening_review.case_screening(session, current_user.actor, case_id)
         except NotFound:
             abort(404)
         return render_template("screening/case.html", found=found, case=found["case"], sources=SOURCES,
-                               relations=procedure.RELATIONS)
+                               relations=screening_review.RELATIONS)
 
 
 @bp.post("/screening/hits/<int:hit_id>/review")
@@ -151,7 +151,7 @@ def case_screening(case_id: int):
 def review(hit_id: int):
     case_id = request.form.get("case_id", type=int)
     try:
-        procedure.review_hit(
+        screening_review.review_hit(
             services(), current_user.actor, hit_id, decision=request.form.get("decision", ""),
             reason=request.form.get("reason", ""), listed_relation=request.form.get("listed_relation") or None,
             past_affiliation_end_year=request.form.get("past_affiliation_end_year", type=int),

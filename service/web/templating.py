@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from flask import Flask, g
-from flask_babel import format_datetime, format_timedelta
+from flask_babel import format_timedelta
 from flask_login import current_user
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
@@ -14,21 +14,7 @@ from markupsafe import Markup
 from .. import clock
 from ..clock import JST
 from . import labels
-from .render import duration_text, person_name
-
-
-def absolute(value: datetime | date | str | None, with_time: bool = True) -> str:
-    """2026-04-01 09:00 in Japan time (what people here read and type); an ISO-8601 text (a time as recorded in
-    the audit log, UTC) is read first, so that every time shown goes through this one formatter."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-    if isinstance(value, datetime):
-        return format_datetime(value, "yyyy-MM-dd HH:mm" if with_time else "yyyy-MM-dd")
-    return value.isoformat()
+from .render import absolute, duration_text, person_name
 
 
 def relative(value: datetime | None) -> str:
@@ -64,17 +50,10 @@ def unread_count() -> int:
     if not getattr(current_user, "is_authenticated", False):
         return 0
     if "tejun_unread" not in g:
-        from sqlalchemy import func, select
-
-        from ..models import Notification
+        from ..notifications import unread_count as count
         from .blueprint import services
 
-        with services().db.reader() as session:
-            g.tejun_unread = session.scalar(
-                select(func.count()).select_from(Notification).where(
-                    Notification.user_id == current_user.user_id, Notification.read_at.is_(None)
-                )
-            ) or 0
+        g.tejun_unread = count(services(), current_user.user_id)
     return g.tejun_unread
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 
 from service.auth.actor import SYSTEM
 from service.models import ScreeningEntry, ScreeningIndex
-from service.screening import index_store, procedure
+from service.screening import index_store, lists
 from service.screening.importers import import_list
 from service.screening.matching import BLOB_FORMAT, EntryIndex, ListedParty, Thresholds
 from tests.screening.driver import SAMPLES
@@ -60,14 +60,14 @@ def test_the_import_stores_the_index_and_a_fresh_process_loads_it_without_buildi
         entries = session.scalar(select(ScreeningEntry.id).where(ScreeningEntry.snapshot_id == report.snapshot_id)
                                  .limit(1))
         built = index_store.build(session, report.snapshot_id)
-    monkeypatch.setattr(procedure, "_indexes", type(procedure._indexes)())  # a new process: nothing cached
+    monkeypatch.setattr(lists, "_indexes", type(lists._indexes)())  # a new process: nothing cached
 
     def no_building(*_args):
         raise AssertionError("a stored index must be loaded, not built")
 
     monkeypatch.setattr(index_store, "build", no_building)
     with svc.db.reader() as session:
-        loaded = procedure.index_of(session, report.snapshot_id)
+        loaded = lists.index_of(session, report.snapshot_id)
     assert entries in loaded.refs
     names = [("name", "WATANABE Kenji"), ("alias", "Strelsau Photonics"), ("name", "渡辺 健二")]
     for target in ("person", "organization"):
@@ -79,9 +79,9 @@ def test_a_snapshot_without_a_stored_index_is_built_and_ensure_stores_it(svc, mo
     report = import_list(svc, SYSTEM, "meti_end_user_list", SAMPLES / "meti_end_user_list.xlsx", rescreen=False)
     with svc.db.transaction() as session:
         session.execute(delete(ScreeningIndex).where(ScreeningIndex.snapshot_id == report.snapshot_id))
-    monkeypatch.setattr(procedure, "_indexes", type(procedure._indexes)())
+    monkeypatch.setattr(lists, "_indexes", type(lists._indexes)())
     with svc.db.reader() as session:
-        index = procedure.index_of(session, report.snapshot_id)  # built in the process, as before
+        index = lists.index_of(session, report.snapshot_id)  # built in the process, as before
     assert len(index) == report.row_count
     with svc.db.transaction() as session:
         assert report.snapshot_id in index_store.ensure(session)

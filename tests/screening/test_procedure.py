@@ -10,7 +10,7 @@ from service.auth.actor import SYSTEM
 from service.errors import Forbidden, InvalidRequest, NotFound, ValidationFailed
 from service.models import PendingFollowUp, ScreeningHit
 from service.screening.importers import import_list
-from service.screening.procedure import review_hit
+from service.screening.review import review_hit
 from tests.screening.driver import SAMPLES, Driver, import_sample, member
 
 

@@ -325,7 +325,7 @@ def test_the_fa_sees_a_hit_on_the_institutions_own_list_but_not_the_entry(svc, w
     assert client.get(f"/api/v1/screening/cases/{case_id}",
                       headers=bearer(client, world.username("fa_officer"))).status_code == 404
     from service.models import ScreeningHit
-    from service.screening.procedure import review_hit
+    from service.screening.review import review_hit
 
     with svc.db.reader() as session:
         pending = session.scalars(select(ScreeningHit.id).where(ScreeningHit.case_id == case_id,
