@@ -26,7 +26,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from . import clock
-from .auth.actor import Actor
+from .auth.actor import SYSTEM, Actor
 from .cases import commands
 from .cases.designation import start_designation
 from .cases.queries import task_form
@@ -34,6 +34,7 @@ from .clock import JST
 from .forms import references
 from .models import Call, Case, Organization, User, WorkItem
 from .services import Services
+from .unit_of_work import unit_of_work
 
 CALL_CODE = "QS-2026-01"
 LEAD, PARTNER, AGENCY = "toto-u", "saikai-u", "rpa"
@@ -212,9 +213,14 @@ def _follow_up(demo: _Demo, title: str) -> None:
 
 
 def _closed(demo: _Demo, title: str) -> None:
-    # the project ended yesterday: once accepted, the case closes
-    ended = clock.now().astimezone(JST).date() - timedelta(days=1)
-    demo.accepted(demo.start(title, project_end_date=ended))
+    # the project ended yesterday; no case opens for a project already ended (service/cases/intake.py), so this
+    # one was opened and accepted three days ago, and the timer worker's round now closes it
+    now = clock.now()
+    with clock.held_at(now - timedelta(days=3)):
+        case_id = demo.start(title, project_end_date=now.astimezone(JST).date() - timedelta(days=1))
+        demo.accepted(case_id)
+    with unit_of_work(demo.svc) as session:
+        commands.fire_timers(demo.svc, SYSTEM, case_id, session)
 
 
 def _designation(demo: _Demo, title: str) -> None:
