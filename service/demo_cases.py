@@ -132,14 +132,19 @@ class _Demo:
         self.do(case_id, "fill_disclosure", "a.researcher",
                 _disclosure("伊藤 直樹", "東都大学", disciplinary=disciplinary))
         self.do(case_id, "fill_partner_member_disclosure", "b.researcher", _disclosure("山本 大輔", "西海大学"))
+        # the partner's own risk management: its managed data, due diligence, the rubric's level confirmed
+        self.do(case_id, "record_partner_managed_data", "b.security", {"managed_data_inventory": {"items": [
+            {"title": "試料分析データ", "publication_status": "restricted_sharing", "storage_location": "学内サーバ",
+             "encryption": "both", "personal_data": "none", "custodian": "山本 大輔"}]}})
         self.do(case_id, "partner_due_diligence_review", "b.security", {"partner_due_diligence": {
             "institution_profile": {"name_native": "西海大学", "country": "日本", "ownership": "public",
                                     "funding_sources": "運営費交付金", "listed": False,
                                     "legal_obligation_to_share": False, "purpose_alignment": "aligned"},
             "team_screening": [],
-            "team_assessment": {"level": "L0", "findings": "特段の懸念なし"},
             "certification": {"certified": True, "certified_by": "西海大学 研究推進部", "certified_on": _today()},
         }})
+        self.do(case_id, "review_partner_assessment", "b.security", {"partner_assessment_review": {
+            "override": False, "mitigation_needed": False, "notes": "特段の懸念なし"}})
         rows = self.prepared(case_id, "record_screening_results", "a.security")["screening_results"]["results"]
         self.do(case_id, "record_screening_results", "a.security", {"screening_results": {"results": [
             {"subject_id": row["subject_id"], "subject_type": row.get("subject_type") or "person",
@@ -220,7 +225,7 @@ def _closed(demo: _Demo, title: str) -> None:
         case_id = demo.start(title, project_end_date=now.astimezone(JST).date() - timedelta(days=1))
         demo.accepted(case_id)
     with unit_of_work(demo.svc) as session:
-        commands.fire_timers(demo.svc, SYSTEM, case_id, session)
+        commands.fire_timers(session, demo.svc, SYSTEM, case_id)
 
 
 def _designation(demo: _Demo, title: str) -> None:

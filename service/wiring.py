@@ -19,6 +19,7 @@ def register_hooks() -> None:
         return
     from .attachments.sharing import share_context_attachments
     from .cases.designation import apply_when_completed
+    from .cases.level_changes import check_submission as check_level_change
     from .dashboards.read_model import follow_event
     from .disclosures import record_disclosure_certification, starting_data
     from .screening.hooks import check_screening_submission, screen_ready_tasks
@@ -37,6 +38,7 @@ def register_hooks() -> None:
     task_hooks.register("starting_data", starting_data)
     task_hooks.register("before_task_completed", check_screening)  # the screening gate first
     task_hooks.register("before_task_completed", record_disclosure_certification)
+    task_hooks.register("before_task_completed", check_level_change)  # lowering a level needs a reason
     task_hooks.register("task_completed", follow)
     task_hooks.register("after_run", apply_when_completed)
     _registered = True

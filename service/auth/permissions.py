@@ -53,12 +53,24 @@ class CaseScope:
     # organizations whose parts a PART view covers; FULL covers every part, SUMMARY and NONE none
     part_orgs: frozenset[int] = frozenset()
     user_id: int | None = None
+    # the organizations the actor works for in this case (their own part, even within a FULL view), and
+    # whether they read everything (auditors, the system): for parts an organization keeps to itself
+    own_orgs: frozenset[int] = frozenset()
+    unrestricted: bool = False
 
     def sees(self, organization_id: int | None) -> bool:
         """May the actor see what was done by or for this organization inside the case?"""
         if self.view >= View.FULL:
             return True
         return self.view >= View.PART and organization_id is not None and organization_id in self.part_orgs
+
+    def sees_private(self, organization_id: int | None, shared_with: frozenset[int] | set[int] = frozenset()) -> bool:
+        """May the actor see a part the organization keeps to itself (a partner's people's disclosures,
+        `privateToOrganization` steps)? Its own people, auditors, and the organizations it shared it with; a
+        FULL view of the case (the lead institution, the FA) is not enough."""
+        if self.unrestricted:
+            return True
+        return any(org is not None and org in self.own_orgs for org in {organization_id, *shared_with})
 
 
     @property
@@ -77,24 +89,24 @@ def case_scope(actor: Actor, case: Case | None) -> CaseScope:
     if case is None:
         return NO_SCOPE
     if actor.is_system:
-        return CaseScope(View.FULL, user_id=actor.user_id)
+        return CaseScope(View.FULL, user_id=actor.user_id, unrestricted=True)
     for grant in actor.grants:
         if grant.role == "auditor" and (grant.scope == "all" or grant.organization_id == case.funding_agency_id):
-            return CaseScope(View.FULL, user_id=actor.user_id)
-    fa_staff = case.funding_agency_id in actor.orgs_with(*FA_ROLES)
-    if fa_staff and case.fa_submission != "awaiting":
-        return CaseScope(View.FULL, user_id=actor.user_id)
-    if case.lead_institution_id is not None and case.lead_institution_id in actor.orgs_with(*LEAD_STAFF):
-        return CaseScope(View.FULL, user_id=actor.user_id)
+            return CaseScope(View.FULL, user_id=actor.user_id, unrestricted=True)
     # a party organization counts only where the actor holds a part-seeing role in that very organization
     part = frozenset({p.organization_id for p in case.parties} & actor.orgs_with(*PART_ROLES))
     part -= {case.lead_institution_id, case.funding_agency_id}
+    fa_staff = case.funding_agency_id in actor.orgs_with(*FA_ROLES)
+    if fa_staff and case.fa_submission != "awaiting":
+        return CaseScope(View.FULL, user_id=actor.user_id, own_orgs=part | {case.funding_agency_id})
+    if case.lead_institution_id is not None and case.lead_institution_id in actor.orgs_with(*LEAD_STAFF):
+        return CaseScope(View.FULL, user_id=actor.user_id, own_orgs=part | {case.lead_institution_id})
     if fa_staff:
         # before the institution's first submission (service/cases/submissions.py) the FA sees its own part:
         # the case's status and stage and the tasks routed to it, not the institution's working data
         part |= {case.funding_agency_id}
     if part:
-        return CaseScope(View.PART, part, actor.user_id)
+        return CaseScope(View.PART, part, actor.user_id, own_orgs=part)
     if actor.user_id is not None and "researcher" in actor.roles and _is_member(case, actor):
         return CaseScope(View.SUMMARY, user_id=actor.user_id)
     return CaseScope(View.NONE, user_id=actor.user_id)
@@ -234,6 +246,7 @@ def may_download_attachment(actor: Actor, scope: CaseScope, organization_id: int
     if actor.user_id is not None and uploaded_by_id == actor.user_id:
         return True
     return scope.sees(organization_id) or any(scope.sees(org) for org in shared_with)
+
 
 # -- who may use which part of tejun (beyond one case) ----------------------------------------------------------
 DESIGN_ROLES = ("process_designer", "system_admin")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..auth.permissions import CaseScope, View
 from ..designer.store import form_json, specs_for, version_files
 from ..models import Case, Event, TaskRoute, User, WorkItem
+from . import private_steps
 from .routing import task_titles
 
 # events people care about (engine bookkeeping such as `engine_steps` stays in the audit log)
@@ -178,6 +179,7 @@ class Entry:
     event: Event
     title: str
     actor: str
+    withheld: bool = False  # a step its organization keeps to itself (service/cases/private_steps.py)
 
 
 def task_organizations(session: Session, case_id: int) -> dict[str, int]:
@@ -199,16 +201,17 @@ def history(session: Session, scope: CaseScope, case: Case, lang: str) -> list[E
     events = session.scalars(
         select(Event).where(Event.case_id == case.id, Event.action.in_(TIMELINE_ACTIONS)).order_by(Event.seq)
     ).all()
+    routes = task_organizations(session, case.id)
     if not scope.full:
-        routes = task_organizations(session, case.id)
         events = [e for e in events if e.task_id and scope.sees(routes.get(e.task_id))]
+    hidden = private_steps.withheld(session, scope, case, routes)
     user_ids = {e.actor_id for e in events if e.actor_id is not None}
     names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) \
         if user_ids else {}
     found = model_map(session, case.model_version_id, case.process_id)
     return [
         Entry(event, found.title(session, case.model_version_id, event.element_id, lang),
-              names.get(event.actor_id) or event.actor_name)
+              names.get(event.actor_id) or event.actor_name, event.task_id in hidden)
         for event in events
     ]
 
@@ -258,7 +261,7 @@ def steps(entries: list[Entry], found: ModelMap) -> list[Step]:
     result = []
     for entry in entries:
         event = entry.event
-        if event.action != "task_completed" or not isinstance(event.data, dict):
+        if event.action != "task_completed" or not isinstance(event.data, dict) or entry.withheld:
             continue
         element = found.elements.get(event.element_id or "")
         result.append(Step(event.at, entry.actor, entry.title, event.element_id or "",

@@ -9,7 +9,8 @@ definition of what the dashboards count (service/dashboards/queries.py's docstri
 * decided: the first `approve_review_outcome` completed with `approved: true`;
 * review rounds: each completed `review_submission`;
 * requested measures: `requested_measures[]` of the FA's review and follow-up confirmation, each request;
-* planned measures: `measures[]` of `mitigation_plan` and `additional_mitigation`, each measure of each plan.
+* planned measures: `measures[]` of `mitigation_plan`, `additional_mitigation` and a partner's
+  `partner_mitigation_plan`, each measure of each plan.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ SUBMISSION = "institutional_approval"
 REVIEW = "review_submission"
 DECISION = "approve_review_outcome"
 PLAN_SOURCES = {"plan_mitigation": ("mitigation_plan", "measures"),
-                "plan_additional_mitigation": ("additional_mitigation", "measures")}
+                "plan_additional_mitigation": ("additional_mitigation", "measures"),
+                "plan_partner_mitigation": ("partner_mitigation_plan", "measures")}  # a partner's own measures
 REQUEST_SOURCES = {"review_submission": ("fa_review", "requested_measures"),
                    "fa_confirm_follow_up": ("follow_up_confirmation", "requested_measures")}
 ELEMENTS = frozenset({SUBMISSION, REVIEW, DECISION, *PLAN_SOURCES, *REQUEST_SOURCES})

@@ -12,7 +12,7 @@ from service.auth.permissions import case_scope
 from service.cases import history
 from service.models import Case
 from tests.api.test_api import PROBLEM
-from tests.procedure.drive import Driver, partner_due_diligence
+from tests.procedure.drive import Driver
 from tests.web.helpers import bearer, sign_in
 
 auth = bearer  # one token per person (tests/web/helpers.py)
@@ -26,7 +26,7 @@ def driven(svc, world):
     case_id = d.start()
     d.roster(case_id)
     d.disclosures(case_id)
-    d.do(case_id, "partner_due_diligence_review", "partner_security", partner_due_diligence())
+    d.partner_risk_management(case_id)
     return d, case_id
 
 
@@ -40,7 +40,9 @@ def test_steps_are_the_case_pages_steps_per_scope(svc, world, client, driven):
     d, case_id = driven
     full = get(client, world, "security", f"/api/v1/cases/{case_id}/steps?per_page=100")
     elements = [s["element_id"] for s in full["items"]]
-    assert "fix_team_roster" in elements and "partner_due_diligence_review" in elements
+    assert "fix_team_roster" in elements and "review_partner_assessment" in elements
+    # the partner's people's disclosures and its screening of them stay with the partner (not shared here)
+    assert "partner_due_diligence_review" not in elements and "fill_partner_member_disclosure" not in elements
     assert full["total"] == len(full["items"])
     # exactly what the case page computes for the same actor
     with svc.db.reader() as session:

@@ -82,15 +82,36 @@ def disclosure(name: str, *, disciplinary: bool = False) -> dict:
     }}
 
 
-def partner_due_diligence(level: str = "L0") -> dict:
+def partner_due_diligence(team_screening: list[dict] | None = None) -> dict:
+    """The partner's profile, its team's screening and its certification (its level comes from the rubric)."""
     return {"partner_due_diligence": {
         "institution_profile": {"name_native": "B大学", "country": "日本", "ownership": "public",
                                 "funding_sources": "運営費交付金", "listed": False,
                                 "legal_obligation_to_share": False, "purpose_alignment": "aligned"},
-        "team_screening": [],
-        "team_assessment": {"level": level, "findings": "特段の懸念なし"},
+        "team_screening": team_screening or [],
         "certification": {"certified": True, "certified_by": "B大学 研究推進部", "certified_on": iso(today())},
     }}
+
+
+PARTNER_MANAGED_DATA = {"managed_data_inventory": {"items": [
+    {"title": "試料測定データ", "publication_status": "non_public", "storage_location": "B大学 研究室サーバ",
+     "encryption": "at_rest", "personal_data": "none", "custodian": "田中 次郎"}]}}
+
+
+def partner_assessment_review(level: str | None = None, *, share: bool = False,
+                              mitigation_needed: bool = False) -> dict:
+    """The partner confirms the rubric's level (or sets `level`, with a reason)."""
+    review = {"override": level is not None, "mitigation_needed": mitigation_needed,
+              "share_disclosures_with_lead": share}
+    if level is not None:
+        review.update(overridden_level=level, override_reason="研究室の管理体制を踏まえて判断")
+    return {"partner_assessment_review": review}
+
+
+def partner_mitigation_plan(measure: str = "M6", target: str = "P1-M2") -> dict:
+    return {"partner_mitigation_plan": {"summary": "B大学側の措置", "measures": [
+        {"measure": measure, "target": target, "owner": "B大学 研究推進部",
+         "due_date": iso(today() + timedelta(days=60))}]}}
 
 
 MANAGED_DATA = {"managed_data_inventory": {"items": [
@@ -122,6 +143,10 @@ def fa_review(decision: str, **fields) -> dict:
 def mitigation_plan(target: str = "M2") -> dict:
     return {"mitigation_plan": {"measures": [
         {"measure": "M5", "target": target, "owner": "研究推進部", "due_date": iso(today() + timedelta(days=120))}]}}
+
+
+def feasible(root: str = "additional_feasibility") -> dict:
+    return {root: {"feasible": True, "confirmed_on": iso(today())}}
 
 
 def additional_mitigation(round_no: int) -> dict:
@@ -278,13 +303,28 @@ class Driver:
         """① from the ready disclosures to the recorded screening results."""
         done = self.disclosures(case_id, disciplinary=disciplinary)
         if partner:
-            done["partner_due_diligence_review"] = self.do(case_id, "partner_due_diligence_review",
-                                                           "partner_security", partner_due_diligence())
+            done.update(self.partner_risk_management(case_id))
         done["record_managed_data"] = self.do(case_id, "record_managed_data", "security", managed_data)
         item = self.item(case_id, "record_screening_results")
         rows = self.task_data(case_id, item.task_id)["screening_results"]["results"]
         done["record_screening_results"] = self.do(case_id, "record_screening_results", "security",
                                                    screening(rows))
+        return done
+
+    def partner_risk_management(self, case_id: int, *, level: str | None = None, share: bool = False,
+                                measures: bool = False) -> dict[str, Done]:
+        """The partner's own risk management after its team disclosed: its managed data, due diligence, the
+        rubric's level confirmed (or `level`), its own measures when `measures` (or when the level needs them)."""
+        done = {"record_partner_managed_data": self.do(case_id, "record_partner_managed_data", "partner_security",
+                                                       PARTNER_MANAGED_DATA)}
+        done["partner_due_diligence_review"] = self.do(case_id, "partner_due_diligence_review", "partner_security",
+                                                       partner_due_diligence())
+        done["review_partner_assessment"] = self.do(case_id, "review_partner_assessment", "partner_security",
+                                                    partner_assessment_review(level, share=share,
+                                                                              mitigation_needed=measures))
+        if self.items(case_id, "plan_partner_mitigation"):
+            done["plan_partner_mitigation"] = self.do(case_id, "plan_partner_mitigation", "partner_security",
+                                                      partner_mitigation_plan())
         return done
 
     def to_fa_review(self, case_id: int, *, partner: bool = True) -> None:
@@ -299,6 +339,7 @@ class Driver:
         self.do(case_id, "review_submission", "fa_officer", fa_review(
             "request_additional_mitigation", requested_measures=[{"measure": "M7", "detail": "多要素認証の導入"}]))
         self.do(case_id, "plan_additional_mitigation", "security", additional_mitigation(round_no))
+        self.do(case_id, "confirm_additional_feasibility", "researcher", feasible())  # the PI, again
         self.do(case_id, "approve_additional_mitigation", "admin", ADDITIONAL_APPROVED)
 
     def accept(self, case_id: int) -> None:

@@ -32,14 +32,17 @@ from .drive import (
     FOLLOW_UP_CONFIRMED,
     MANAGED_DATA_UNCHANGED,
     OUTCOME_APPROVED,
+    PARTNER_MANAGED_DATA,
     Driver,
     approve,
     disclosure,
     fa_review,
+    feasible,
     follow_up_report,
     iso,
     member,
     mitigation_plan,
+    partner_assessment_review,
     partner_due_diligence,
     screening,
     today,
@@ -102,7 +105,9 @@ def test_accepted_without_mitigation_routes_every_step_to_the_right_people(drive
            organization_id=partner, assignee_id=world.users["partner_researcher"])
     routed(items["fill_partner_member_disclosure_on_behalf", None], role="security_officer", organization_id=partner)
     routed(items["record_managed_data", None], role="security_officer", organization_id=lead)
-    assert len(items) == 6
+    # the partner records its own managed data (its own risk management: test_partner_risk_management.py)
+    routed(items["record_partner_managed_data", None], role="security_officer", organization_id=partner)
+    assert len(items) == 7
     assert all(i.due_at == DEADLINE_END for i in items.values())
     # each disclosure carries its member, with the id the roster normalisation gave them
     members = {drive.task_data(case_id, i.task_id)["member"]["member_id"]: drive.task_data(case_id, i.task_id)[
@@ -158,7 +163,8 @@ def test_accepted_without_mitigation_routes_every_step_to_the_right_people(drive
     assert trail.index("submit_to_fa") < trail.index("record_acceptance") < trail.index("start_follow_up_monitoring")
     assert "call_risk_mitigation" not in trail
     actions = [e.action for e in drive.events(case_id)]
-    assert actions[0] == "case_started" and actions.count("task_completed") == 13
+    # 13 steps, and the partner's own managed data and assessment
+    assert actions[0] == "case_started" and actions.count("task_completed") == 15
 
 
 def test_accepted_with_mitigation_the_pi_confirms_the_plan(drive, world):
@@ -213,6 +219,11 @@ def test_accepted_after_additional_mitigation_rounds(drive, world, rounds):
             "response_summary": f"第{round_no}回の追加措置",
             "measures": [{"measure": "M7", "target": "project", "owner": "情報基盤センター",
                           "due_date": f"2026-{6 + round_no:02d}-30"}]}})
+        # the PI confirms the added measures are feasible, again in every round
+        confirm = drive.item(case_id, "confirm_additional_feasibility")
+        routed(confirm, role="researcher", organization_id=world.lead_id, assignee_id=world.users["researcher"],
+               stage="additional_mitigation")
+        drive.do(case_id, "confirm_additional_feasibility", "researcher", feasible())
         resubmit = drive.item(case_id, "approve_additional_mitigation")
         routed(resubmit, role="institution_admin", organization_id=world.lead_id, stage="additional_mitigation")
         drive.do(case_id, "approve_additional_mitigation", "admin", ADDITIONAL_APPROVED)
@@ -362,13 +373,15 @@ def test_partner_due_diligence_is_done_by_the_partners_staff_and_stays_theirs(dr
     lead_before = {element for (cid, element) in visible_element_ids(svc, lead_security) if cid == case_id}
     partner_before = {element for (cid, element) in visible_element_ids(svc, partner_security) if cid == case_id}
     assert lead_before == {"fill_disclosure", "fill_disclosure_on_behalf", "record_managed_data"}
-    assert partner_before == {"fill_partner_member_disclosure", "fill_partner_member_disclosure_on_behalf"}
+    assert partner_before == {"fill_partner_member_disclosure", "fill_partner_member_disclosure_on_behalf",
+                              "record_partner_managed_data"}
     with svc.db.reader() as session:
         lead_counts = counts(session, lead_security)
         # team: the student's disclosure and the managed data; org: also the two researchers' own disclosures
         assert (lead_counts["mine"], lead_counts["team"], lead_counts["org"]) == (0, 2, 4)
         partner_counts = counts(session, partner_security)
-        assert (partner_counts["mine"], partner_counts["team"], partner_counts["org"]) == (0, 1, 2)
+        # team: the participant's disclosure and the partner's managed data; org: also the Co-PI's own
+        assert (partner_counts["mine"], partner_counts["team"], partner_counts["org"]) == (0, 2, 3)
 
     # the partner's staff cannot open or do the lead's tasks, nor the lead's staff the partner's
     managed = drive.item(case_id, "record_managed_data")
@@ -383,6 +396,7 @@ def test_partner_due_diligence_is_done_by_the_partners_staff_and_stays_theirs(dr
     # the partner's researcher and office disclose; then the partner's office does the due diligence
     drive.do(case_id, "fill_partner_member_disclosure", "partner_researcher", disclosure("田中 次郎"))
     drive.do(case_id, "fill_partner_member_disclosure_on_behalf", "partner_security", disclosure("高橋 三郎"))
+    drive.do(case_id, "record_partner_managed_data", "partner_security", PARTNER_MANAGED_DATA)
     review = drive.item(case_id, "partner_due_diligence_review")
     routed(review, role="security_officer", organization_id=world.partner_id, stage="identification")
     data = drive.task_data(case_id, review.task_id)
@@ -394,7 +408,8 @@ def test_partner_due_diligence_is_done_by_the_partners_staff_and_stays_theirs(dr
     with svc.db.reader() as session:
         assert all(i.element_id != "partner_due_diligence_review"
                    for tab in TABS for i in queue(session, lead_security, tab).items)
-    drive.do(case_id, "partner_due_diligence_review", "partner_security", partner_due_diligence("L1"))
+    drive.do(case_id, "partner_due_diligence_review", "partner_security", partner_due_diligence())
+    drive.do(case_id, "review_partner_assessment", "partner_security", partner_assessment_review("L1"))
 
     # the lead gets the partner's result (and its Co-PI's disclosure) for its own assessment
     drive.disclosures(case_id)
@@ -406,7 +421,8 @@ def test_partner_due_diligence_is_done_by_the_partners_staff_and_stays_theirs(dr
     (result,) = drive.value(case_id, "partner_results")
     assert result["organization_id"] == world.partner_id
     assert result["due_diligence"]["team_assessment"]["level"] == "L1"
-    assert sorted(d["member_id"] for d in result["disclosures"]) == ["P1-M1", "P1-M2"]
+    # the Co-PI's disclosure (the lead assesses the Co-PI); the participant's stays with the partner
+    assert sorted(d["member_id"] for d in result["disclosures"]) == ["P1-M1"]
     review = drive.item(case_id, "review_risk_assessment")
     findings = {f["subject_id"]: f for f in drive.task_data(case_id, review.task_id)["findings"]}
     assert {"P1", "P1-M1", "P1:team"} <= set(findings)

@@ -30,6 +30,7 @@ from .drive import (
     Driver,
     approve,
     fa_review,
+    feasible,
     follow_up_report,
     iso,
     mitigation_plan,
@@ -68,8 +69,10 @@ def additional(drive: Driver, case_id: int, measure: str, *, revised_level: str 
         {"measure": measure, "target": target, "owner": "情報基盤センター",
          "due_date": iso(today() + timedelta(days=90))}]}
     if revised_level:
-        body["revised_level"] = revised_level
+        # lowering the level needs a reason (the form's rule, and the server's)
+        body.update(revised_level=revised_level, level_change_reason="追加措置によりリスクが低減したため")
     drive.do(case_id, "plan_additional_mitigation", "security", {"additional_mitigation": body})
+    drive.do(case_id, "confirm_additional_feasibility", "researcher", feasible())
     drive.do(case_id, "approve_additional_mitigation", "admin", ADDITIONAL_APPROVED)
 
 

@@ -29,12 +29,15 @@ from .drive import (
     FOLLOW_UP_CONFIRMED,
     MANAGED_DATA,
     OUTCOME_APPROVED,
+    PARTNER_MANAGED_DATA,
     Driver,
     additional_mitigation,
     approve,
     fa_review,
+    feasible,
     follow_up_report,
     iso,
+    partner_assessment_review,
     partner_due_diligence,
     screening,
     today,
@@ -88,6 +91,7 @@ def test_each_worker_sees_the_context_of_their_task_and_nothing_beyond_their_par
 
     # -- the partner's due diligence: what it must cover, its instructions -------------------------------------
     drive.disclosures(case_id)
+    drive.do(case_id, "record_partner_managed_data", "partner_security", PARTNER_MANAGED_DATA)
     dd = drive.item(case_id, "partner_due_diligence_review")
     seen = context_of(client, world, "partner_security", dd.task_id)
     assert seen["partner.name"]["value"] == "B大学"
@@ -97,6 +101,7 @@ def test_each_worker_sees_the_context_of_their_task_and_nothing_beyond_their_par
     assert "Cover <strong>B大学</strong>" in context_of(client, world, "partner_security", dd.task_id,
                                                          "en")["_instructions"]
     drive.do(case_id, "partner_due_diligence_review", "partner_security", partner_due_diligence())
+    drive.do(case_id, "review_partner_assessment", "partner_security", partner_assessment_review())
     drive.do(case_id, "record_managed_data", "security", MANAGED_DATA)
     item = drive.item(case_id, "record_screening_results")
     drive.do(case_id, "record_screening_results", "security",
@@ -205,6 +210,7 @@ def test_each_worker_sees_the_context_of_their_task_and_nothing_beyond_their_par
     page = page_of(app, world, "security", plan.task_id, "en")
     assert "Measures requested" in page and "Cyber security measures" in page and "多要素認証の導入" in page
     drive.do(case_id, "plan_additional_mitigation", "security", additional_mitigation(1))
+    drive.do(case_id, "confirm_additional_feasibility", "researcher", feasible())
     resubmit = drive.item(case_id, "approve_additional_mitigation")
     seen = context_of(client, world, "admin", resubmit.task_id)
     assert seen["additional_mitigation.measures"]["value"][0]["measure"] == "M7"

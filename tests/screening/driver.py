@@ -128,13 +128,20 @@ class Driver:
         raise AssertionError("disclosures did not finish")
 
     def partner_due_diligence(self, case_id: int) -> None:
+        """The partner's own risk management: its managed data, due diligence, the rubric's level confirmed."""
+        partner = self.actor("partner_security")
+        for item in self.items(case_id, "record_partner_managed_data"):
+            commands.complete_task(self.svc, partner, item.task_id, {"managed_data_inventory": {"items": []}})
         for item in self.items(case_id, "partner_due_diligence_review"):
-            commands.complete_task(self.svc, self.actor("partner_security"), item.task_id, {"partner_due_diligence": {
+            commands.complete_task(self.svc, partner, item.task_id, {"partner_due_diligence": {
                 "institution_profile": {"name_native": "B大学", "country": "日本", "ownership": "public",
                                         "funding_sources": "運営費交付金", "listed": False,
                                         "legal_obligation_to_share": False, "purpose_alignment": "aligned"},
-                "team_screening": [], "team_assessment": {"level": "L0", "findings": "特段の懸念なし"},
+                "team_screening": [],
                 "certification": {"certified": True, "certified_by": "B大学", "certified_on": today()}}})
+        for item in self.items(case_id, "review_partner_assessment"):
+            commands.complete_task(self.svc, partner, item.task_id, {"partner_assessment_review": {
+                "override": False, "mitigation_needed": False}})
 
     def managed_data(self, case_id: int, unchanged: bool = False) -> None:
         data = {"inventory_unchanged": True, "items": []} if unchanged else {"items": [
