@@ -37,6 +37,15 @@ PASSWORD = "Correct-Horse-42"
 _counter = itertools.count(1)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Modules holding a test marked `slow` run first, each module's tests staying together (its module fixtures
+    are built once). The parallel pass (`-n 2 --dist worksteal`) then starts its long tests early, and the other
+    worker steals the short ones from the end, instead of the pass ending on one long test while the other
+    worker sits idle."""
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)  # stable: keeps each module's order
+
+
 def _with_search_path(url: str, schema: str) -> str:
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}options=-csearch_path%3D{schema}"

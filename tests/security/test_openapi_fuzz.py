@@ -83,6 +83,10 @@ def api_schema(app, people):
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
+# The HTTP contract (status codes, content types, bodies the document declares) is the same on either database,
+# whose queries the API tests run in both passes: one pass of `make test` fuzzes it.
+pytestmark = [pytest.mark.one_pass, pytest.mark.slow]
+
 
 
 def _fuzz_as(who: str):
