@@ -181,15 +181,20 @@ PEOPLE = {
 }
 
 
-@pytest.fixture
-def world(svc) -> World:
-    tag = f"w{next(_counter)}{secrets.token_hex(2)}"
+def make_world(svc, tag: str | None = None, *, lead_code: str | None = None, program: tuple[str, str] = (
+        "プログラム", "program"), call: tuple[str, str | None] = ("公募", None),
+        risk_deadline: date = date(2027, 1, 29)) -> World:
+    """The one world builder: an FA with a designated programme and an open call, a lead institution (or the
+    institution with `lead_code`, another world's), a partner, a ministry, and a person in every role of PEOPLE.
+    Names carry `tag`, so worlds never collide in the session's database. `program` and `call` are the titles
+    (ja, en)."""
+    tag = tag or f"w{next(_counter)}{secrets.token_hex(2)}"
     w = World(svc=svc, tag=tag)
     with unit_of_work(svc) as session:
         orgs = {
             "fa": ensure_organization(session, SYSTEM, code=f"{tag}-fa", name=f"{tag} 機構", name_en=f"{tag} Agency",
                                       kind="funding_agency"),
-            "lead": ensure_organization(session, SYSTEM, code=f"{tag}-lead", name=f"{tag} 大学A",
+            "lead": ensure_organization(session, SYSTEM, code=lead_code or f"{tag}-lead", name=f"{tag} 大学A",
                                         name_en=f"{tag} University A", kind="institution"),
             "partner": ensure_organization(session, SYSTEM, code=f"{tag}-partner", name=f"{tag} 大学B",
                                            name_en=f"{tag} University B", kind="institution"),
@@ -203,16 +208,21 @@ def world(svc) -> World:
                                   email=f"{w.username(name)}@example.jp", password=PASSWORD)
             grant_role(session, SYSTEM, user, orgs[org_key], role, scope)
             w.users[name] = user.id
-        program = Program(code=f"{tag}-prog", title=f"{tag} プログラム", title_en=f"{tag} program",
-                          funding_agency_id=w.fa_id, designated=True, created_at=clock.now())
-        session.add(program)
+        new_program = Program(code=f"{tag}-prog", title=f"{tag} {program[0]}", title_en=f"{tag} {program[1]}",
+                              funding_agency_id=w.fa_id, designated=True, created_at=clock.now())
+        session.add(new_program)
         session.flush()
-        call = Call(program_id=program.id, code=f"{tag}-call", title="公募", risk_deadline=date(2027, 1, 29),
-                    follow_up_interval="P12M", status="open", created_at=clock.now())
-        session.add(call)
+        new_call = Call(program_id=new_program.id, code=f"{tag}-call", title=call[0], title_en=call[1],
+                        risk_deadline=risk_deadline, follow_up_interval="P12M", status="open", created_at=clock.now())
+        session.add(new_call)
         session.flush()
-        w.program_id, w.call_id = program.id, call.id
+        w.program_id, w.call_id = new_program.id, new_call.id
     return w
+
+
+@pytest.fixture
+def world(svc) -> World:
+    return make_world(svc)
 
 
 def postgres_only(is_postgres: bool) -> None:

@@ -25,11 +25,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import update
 
 from service import clock
-from service.auth.actor import SYSTEM
-from service.auth.admin import ensure_organization, ensure_user, grant_role
-from service.models import Call, Program, ScreeningEntry, ScreeningHit, ScreeningSnapshot, ScreeningSubject, WorkItem
+from service.models import ScreeningEntry, ScreeningHit, ScreeningSnapshot, ScreeningSubject, WorkItem
 from service.unit_of_work import unit_of_work
-from tests.conftest import PASSWORD, PEOPLE, World
+from tests import conftest
+from tests.conftest import World
 from tests.procedure.drive import (
     OUTCOME_APPROVED,
     Driver,
@@ -44,36 +43,9 @@ START = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
 
 
 def make_world(svc, tag: str, lead_code: str | None = None) -> World:
-    """Like tests/conftest.py's `world`, optionally with the lead institution of another world."""
-    w = World(svc=svc, tag=tag)
-    with unit_of_work(svc) as session:
-        orgs = {
-            "fa": ensure_organization(session, SYSTEM, code=f"{tag}-fa", name=f"{tag} 機構", name_en=f"{tag} Agency",
-                                      kind="funding_agency"),
-            "lead": ensure_organization(session, SYSTEM, code=lead_code or f"{tag}-lead", name=f"{tag} 大学A",
-                                        name_en=f"{tag} University A", kind="institution"),
-            "partner": ensure_organization(session, SYSTEM, code=f"{tag}-partner", name=f"{tag} 大学B",
-                                           name_en=f"{tag} University B", kind="institution"),
-            "ministry": ensure_organization(session, SYSTEM, code=f"{tag}-min", name=f"{tag} 省",
-                                            name_en=f"{tag} Ministry", kind="ministry"),
-        }
-        w.fa_id, w.lead_id = orgs["fa"].id, orgs["lead"].id
-        w.partner_id, w.ministry_id = orgs["partner"].id, orgs["ministry"].id
-        for name, (org_key, role, scope) in PEOPLE.items():
-            user, _ = ensure_user(session, SYSTEM, username=w.username(name), display_name=name,
-                                  email=f"{w.username(name)}@example.jp", password=PASSWORD)
-            grant_role(session, SYSTEM, user, orgs[org_key], role, scope)
-            w.users[name] = user.id
-        program = Program(code=f"{tag}-prog", title=f"{tag} 量子プログラム", title_en=f"{tag} quantum programme",
-                          funding_agency_id=w.fa_id, designated=True, created_at=clock.now())
-        session.add(program)
-        session.flush()
-        call = Call(program_id=program.id, code=f"{tag}-call", title="2026年度公募", title_en="2026 call",
-                    risk_deadline=date(2026, 12, 25), follow_up_interval="P12M", status="open", created_at=clock.now())
-        session.add(call)
-        session.flush()
-        w.program_id, w.call_id = program.id, call.id
-    return w
+    """tests/conftest.py's world with this module's programme and call (deadline 2026-12-25)."""
+    return conftest.make_world(svc, tag, lead_code=lead_code, program=("量子プログラム", "quantum programme"),
+                               call=("2026年度公募", "2026 call"), risk_deadline=date(2026, 12, 25))
 
 
 def screening_hit(session, case_id: int, tag: str, classification: str, decision: str | None) -> None:
