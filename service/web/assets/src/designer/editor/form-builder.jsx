@@ -1,6 +1,7 @@
 // The visual form editor: the fields of a JSON Schema form as a list (key, type, labels in Japanese and English,
 // required, choices, reference list, "show only when <field> is <value>"), kept in sync with the JSON text, which
-// stays the advanced view (json.jsx). Every change here is written back into the JSON; whatever the list does not
+// stays the advanced view (json.jsx). A list of items (an array of objects: measures, questions, members) is a
+// field of its own kind; its item fields are edited the same way ("Fields of": the list's items). Every change here is written back into the JSON; whatever the list does not
 // show (descriptions, patterns, nested objects, other if/then rules) is kept as it was.
 //
 // Why not a library: the form builders for react-jsonschema-form (e.g. ginkgobioworks'
@@ -9,7 +10,13 @@
 // JSON Schema. What designers need here is small enough to own: a list editor over the schema.
 import { useState } from 'react';
 
-const KINDS = ['text', 'textarea', 'integer', 'number', 'boolean', 'date', 'choice', 'reference', 'references', 'advanced'];
+const KINDS = ['text', 'textarea', 'integer', 'number', 'boolean', 'date', 'choice', 'reference', 'references', 'list', 'advanced'];
+// Texts the server does not send (yet): by the page's language.
+const MORE = {
+  ja: { kind_list: '項目のリスト（各項目に複数の欄）', items: '%(list)s の各項目', editItems: '項目の欄を編集', atLeastOne: '1件以上' },
+  en: { kind_list: 'List of items (each with fields)', items: 'each item of %(list)s', editItems: 'Edit the item fields', atLeastOne: 'At least one' },
+};
+const ITEMS = '[]'; // a path step into a list's items
 const ORGANIZATION_LISTS = new Set(['institutions', 'ministries', 'funding_agencies']);
 
 const isObject = (v) => v && typeof v === 'object' && !Array.isArray(v);
@@ -28,6 +35,7 @@ export function kindOf(schema) {
     return 'text';
   }
   if (['integer', 'number', 'boolean'].includes(schema.type)) return schema.type;
+  if (schema.type === 'array' && isObject(schema.items) && (schema.items.type === 'object' || isObject(schema.items.properties))) return 'list';
   return 'advanced';
 }
 
@@ -115,6 +123,7 @@ export function asKind(schema, kind, lists) {
     case 'choice': return { type: 'string', ...keep, oneOf: [{ const: 'yes', title: 'はい', 'x-i18n': { en: { title: 'Yes' } } }] };
     case 'reference': return { type: ORGANIZATION_LISTS.has(firstList) ? 'integer' : 'string', ...keep, 'x-reference': firstList };
     case 'references': return { type: 'array', ...keep, uniqueItems: true, items: { type: ORGANIZATION_LISTS.has(firstList) ? 'integer' : 'string', 'x-reference': firstList } };
+    case 'list': return { type: 'array', ...keep, items: { type: 'object', properties: {} } };
     default: return schema;
   }
 }
@@ -148,22 +157,76 @@ function withTitle(schema, lang, text) {
   return next;
 }
 
-/** Paths of the object nodes whose fields can be listed: the form itself and its object-typed fields. */
+// Where a field sits in a node: its properties, or the `then` of one of its if/then rules.
+function locate(node, key) {
+  if (isObject(node.properties) && key in node.properties) return ['properties'];
+  const rules = Array.isArray(node.allOf) ? node.allOf : [];
+  for (let i = 0; i < rules.length; i += 1) {
+    if (isObject(rules[i]?.then?.properties) && key in rules[i].then.properties) return ['allOf', i, 'then', 'properties'];
+  }
+  return null;
+}
+
+const getIn = (value, keys) => keys.reduce((v, k) => (v == null ? v : v[k]), value);
+
+function setIn(value, keys, next) {
+  if (!keys.length) return next;
+  const copy = Array.isArray(value) ? [...value] : { ...value };
+  copy[keys[0]] = setIn(value[keys[0]], keys.slice(1), next);
+  return copy;
+}
+
+/** The node a path step leads to: a field (by key) or, with ITEMS, a list's item schema. */
+function child(node, step) {
+  if (step === ITEMS) return node.items;
+  const where = locate(node, step);
+  return where ? getIn(node, [...where, step]) : undefined;
+}
+
+function setChild(node, step, value) {
+  if (step === ITEMS) return { ...node, items: value };
+  return setIn(node, [...(locate(node, step) || ['properties']), step], value);
+}
+
+/** Paths of the nodes whose fields can be listed: the form itself, its object fields and the items of its lists
+ * (also inside those, and fields shown only under a condition). */
 export function objectNodes(schema) {
   const found = [[]];
-  for (const [key, sub] of Object.entries(schema.properties || {})) {
-    if (isObject(sub) && sub.type === 'object' && isObject(sub.properties)) found.push([key]);
-  }
+  const visit = (node, path) => {
+    if (path.length > 8) return;
+    for (const { key, schema: sub } of fieldsOf(node).fields) {
+      if (isObject(sub) && sub.type === 'object' && isObject(sub.properties)) {
+        found.push([...path, key]);
+        visit(sub, [...path, key]);
+      } else if (kindOf(sub) === 'list') {
+        found.push([...path, key, ITEMS]);
+        visit(sub.items, [...path, key, ITEMS]);
+      }
+    }
+  };
+  visit(schema, []);
   return found;
 }
 
-const nodeAt = (schema, path) => path.reduce((n, key) => n.properties[key], schema);
+const nodeAt = (schema, path) => path.reduce((n, step) => child(n, step) || {}, schema);
 
 function setNode(schema, path, node) {
   if (!path.length) return node;
-  const next = { ...schema, properties: { ...schema.properties } };
-  next.properties[path[0]] = setNode(schema.properties[path[0]], path.slice(1), node);
-  return next;
+  return setChild(schema, path[0], setNode(child(schema, path[0]) || {}, path.slice(1), node));
+}
+
+/** What the "Fields of" list calls a node: its title (or key), a list's items as "each item of <list>". */
+export function nodeLabel(schema, path, t) {
+  if (!path.length) return t.root;
+  const names = [];
+  let node = schema;
+  for (const step of path) {
+    const next = child(node, step) || {};
+    if (step === ITEMS) names[names.length - 1] = t.items.replace('%(list)s', names[names.length - 1]);
+    else names.push((t.lang === 'en' && next['x-i18n']?.en?.title) || next.title || step);
+    node = next;
+  }
+  return names.join(' › ');
 }
 
 function conditionValues(field) {
@@ -174,7 +237,14 @@ function conditionValues(field) {
   return [];
 }
 
-function FieldRow({ index, field, fields, texts, lists, onChange, onRemove, onMove }) {
+function withMinItems(schema, atLeastOne) {
+  const next = { ...schema };
+  if (atLeastOne) next.minItems = Math.max(1, next.minItems || 0);
+  else delete next.minItems;
+  return next;
+}
+
+function FieldRow({ index, field, fields, texts, lists, onChange, onRemove, onMove, onOpenItems }) {
   const t = texts;
   const id = (name) => `tejun-fb-${index}-${name}`;
   const kind = kindOf(field.schema);
@@ -238,6 +308,14 @@ function FieldRow({ index, field, fields, texts, lists, onChange, onRemove, onMo
           <label className="tejun-fb-required">
             <input type="checkbox" checked={field.required} onChange={(e) => { const v = e.target.checked; set({ required: v }); }} /> {t.required}
           </label>
+          {kind === 'list' && <>
+            <label className="tejun-fb-required">
+              <input type="checkbox" checked={(field.schema.minItems || 0) >= 1}
+                onChange={(e) => { const v = e.target.checked; setSchema((s) => withMinItems(s, v)); }} /> {t.atLeastOne}
+            </label>
+            <button type="button" className="tejun-btn tejun-btn-secondary tejun-btn-small" data-action="edit-items"
+              onClick={() => onOpenItems(field.key)} disabled={!field.key}>{t.editItems}</button>
+          </>}
           {kind === 'advanced' && <span className="muted">{t.advanced}</span>}
           <button type="button" className="tejun-btn tejun-btn-secondary tejun-btn-small" onClick={() => onMove(-1)} disabled={index === 0}
             aria-label={`${t.up}: ${label}`}>↑</button>
@@ -271,9 +349,12 @@ function ChoicesInput({ id, hintId, schema, hint, onChange }) {
 }
 
 export function FormBuilder({ schema, texts, lists, onChange, latest }) {
-  const t = texts;
+  const lang = (document.documentElement.lang || 'ja').slice(0, 2) === 'en' ? 'en' : 'ja';
+  const t = { ...MORE[lang], ...texts, lang };
   const nodes = objectNodes(schema);
-  const [pathKey, setPathKey] = useState(nodes.length === 2 ? JSON.stringify(nodes[1]) : '[]');
+  // a form that is one object (its fields under one key) opens on that object's fields
+  const tops = nodes.filter((p) => p.length === 1);
+  const [pathKey, setPathKey] = useState(tops.length === 1 ? JSON.stringify(tops[0]) : '[]');
   const path = nodes.some((p) => JSON.stringify(p) === pathKey) ? JSON.parse(pathKey) : [];
   const node = nodeAt(schema, path);
   const { fields } = fieldsOf(node);
@@ -303,7 +384,7 @@ export function FormBuilder({ schema, texts, lists, onChange, latest }) {
           <label htmlFor="tejun-fb-node">{t.fieldsOf}</label>{' '}
           <select id="tejun-fb-node" value={JSON.stringify(path)} onChange={(e) => setPathKey(e.target.value)}>
             {nodes.map((p) => <option key={JSON.stringify(p)} value={JSON.stringify(p)}>
-              {p.length ? (nodeAt(schema, p).title || p.join('.')) : t.root}</option>)}
+              {nodeLabel(schema, p, t)}</option>)}
           </select>
         </p>
       )}
@@ -312,7 +393,8 @@ export function FormBuilder({ schema, texts, lists, onChange, latest }) {
           {fields.map((field, index) => (
             <FieldRow key={index} index={index} field={field} fields={fields} texts={t} lists={lists}
               onChange={(fn) => update(index, fn)} onRemove={() => change((all) => all.filter((_, i) => i !== index))}
-              onMove={(by) => move(index, by)} />
+              onMove={(by) => move(index, by)}
+              onOpenItems={(key) => setPathKey(JSON.stringify([...path, key, ITEMS]))} />
           ))}
         </ol>
       ) : <p className="muted">{t.noFields}</p>}
