@@ -18,6 +18,9 @@ from service.designer.validation import validate_model_files, validate_paths
 from service.engine.loader import Problem
 from tests.corpora import CORPORA
 
+# Bounds on work are CPU seconds of this process (time.process_time): what a refusal or a deadline saves,
+# whatever else the machine runs (a wall-clock bound would measure the machine's load too).
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "bpmn" / "sample_set"
 CORPUS_FILES = sorted(
@@ -48,9 +51,9 @@ def test_the_corpora_are_there():
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: str(p.relative_to(CORPORA)))
 def test_every_corpus_file_validates_quickly_with_well_formed_problems(path):
-    started = time.monotonic()
+    started = time.process_time()
     problems = validate_paths([str(path)])
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     for problem in problems:
         _well_formed(problem)
         assert Path(problem.file).is_file(), problem  # the file itself or a sibling it depends on
@@ -261,9 +264,9 @@ def test_the_fixture_model_itself_is_fine(hostile_dir):
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_files_give_a_clear_problem_line(hostile_dir, name):
     path = str(hostile_dir / "bpmn" / f"{name}.bpmn")
-    started = time.monotonic()
+    started = time.process_time()
     lines = [str(p) for p in validate_paths([path])]
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     for expected in HOSTILE[name][1]:
         assert any(line.startswith(path + expected) for line in lines), lines
     assert not Path("/tmp/pwned").exists() or name != "import"
@@ -271,9 +274,9 @@ def test_hostile_files_give_a_clear_problem_line(hostile_dir, name):
 
 def test_a_20_mb_file_is_refused_without_reading_it(hostile_dir):
     path = str(hostile_dir / "bpmn" / "huge.bpmn")
-    started = time.monotonic()
+    started = time.process_time()
     (problem,) = validate_paths([path])
-    assert time.monotonic() - started < 1
+    assert time.process_time() - started < 1
     size = Path(path).stat().st_size
     assert str(problem) == f"{path}:-: file is too large ({size:,} bytes; the limit is 5,000,000)"
 

@@ -13,6 +13,9 @@ from service.engine.loader import ModelError, Problem, load_model
 from service.engine.safe_xml import XmlProblem, parse_xml
 from service.engine.sandbox import SandboxedScriptEngine
 
+# Bounds on work are CPU seconds of this process (time.process_time): what a refusal or a deadline saves,
+# whatever else the machine runs (a wall-clock bound would measure the machine's load too).
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "bpmn"
 SAMPLE = DATA / "sample_set"
 
@@ -66,10 +69,10 @@ def _task(tag: str, process_id: str = "p", attrs: str = "", inner: str = "") -> 
     ],
 )
 def test_hostile_or_broken_xml_is_refused_with_one_clear_line(content, expected):
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(XmlProblem) as caught:
         parse_xml(content, filename="upload.bpmn")
-    assert time.monotonic() - started < 1
+    assert time.process_time() - started < 1
     assert expected in caught.value.message
     assert "\n" not in caught.value.message
     assert caught.value.filename == "upload.bpmn"

@@ -26,6 +26,9 @@ from service.engine.sandbox import (
 )
 from service.engine.sandbox_guards import JST
 
+# Bounds on work are CPU seconds of this process (time.process_time): what a refusal or a deadline saves,
+# whatever else the machine runs (a wall-clock bound would measure the machine's load too).
+
 BPMN = Path(__file__).resolve().parents[1] / "data" / "bpmn"
 MARKER = Path("/tmp/pwned")
 
@@ -76,10 +79,10 @@ def test_escaping_scripts_in_a_bpmn_file_are_refused_and_nothing_runs(process_id
 
 def test_a_runaway_script_in_a_bpmn_file_is_stopped_by_the_deadline():
     workflow = _workflow("runaway_loop", time_limit=0.3)
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(WorkflowTaskException) as caught:
         workflow.do_engine_steps()
-    assert time.monotonic() - started < 2
+    assert time.process_time() - started < 2
     assert "script ran longer than 0.3 s" in str(caught.value)
     assert isinstance(caught.value.__cause__, SandboxTimeout)
     assert caught.value.task.task_spec.bpmn_id == "loop_script"
@@ -145,10 +148,10 @@ def test_gateway_default_and_dmn_fall_through():
     ],
 )
 def test_runaway_scripts_are_stopped(env, script):
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(SandboxTimeout, match=r"script ran longer than 0\.5 s"):
         env.execute(script, {})
-    assert time.monotonic() - started < 1.5
+    assert time.process_time() - started < 1.5
 
 
 def test_a_runaway_expression_is_stopped(env):
@@ -216,10 +219,10 @@ def test_an_existing_trace_function_is_restored(env):
     ],
 )
 def test_c_level_bombs_are_refused_quickly(env, source, refusal):
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(Exception, match=re.escape(refusal)):
         env.execute(source, {})
-    assert time.monotonic() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_memory_growth_is_capped():
@@ -374,10 +377,10 @@ def test_check_source_accepts_ordinary_code():
     ],
 )
 def test_the_real_classes_behind_the_checked_ones_are_out_of_reach(env, source):
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(SandboxViolation, match="attribute 'mro' is not allowed"):
         env.execute(source, {})
-    assert time.monotonic() - started < 0.5
+    assert time.process_time() - started < 0.5
     assert env.evaluate("isinstance(decimal.Decimal('1'), decimal.Decimal) and isinstance('a', str)", {})
     assert env.evaluate("isinstance({}, dict) and isinstance(set(), set) and not isinstance(1, str)", {})
 
@@ -414,10 +417,10 @@ _TWINS = "s = 'x' * 100000\nt = s.upper().lower()\n"  # equal, not identical: co
     ],
 )
 def test_single_c_calls_that_walk_a_value_are_measured_first(env, source, refusal):
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(SandboxViolation, match=re.escape(refusal)):
         env.execute(source, {})
-    assert time.monotonic() - started < 2  # before: tens of seconds, gigabytes, or a crashed interpreter
+    assert time.process_time() - started < 2  # before: tens of seconds, gigabytes, or a crashed interpreter
 
 
 def test_ordinary_walks_still_work(env):
