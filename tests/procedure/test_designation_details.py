@@ -30,7 +30,7 @@ def draft(code: str, *, projects=None, **call) -> dict:
     if projects:
         designation["projects"] = [{"project_code": p, "title": f"課題 {p}"} for p in projects]
     return {"program_designation": {
-        "program": {"code": code, "title": "量子ネットワーク基盤プログラム"},
+        "program": {"code": code, "title": "量子ネットワーク基盤プログラム", "title_en": "Quantum network programme"},
         "designation": designation,
         "call": {"title": "令和9年度 公募", "risk_deadline": "2027-03-31", "follow_up_interval": "P12M", **call},
     }}
