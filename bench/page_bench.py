@@ -8,7 +8,7 @@ Server time is the time the Flask app takes to answer a GET in this process (the
 no gunicorn queueing), the session signed in through the login form as the demo account who works the page.
 Pages measured, each `--reps` times:
 
-* queue: `/tasks?tab=<tab>` for every tab, as every demo account with work;
+* queue: `/?tab=<tab>` (the home page is the queue) for every tab, as every demo account with work;
 * task: `/tasks/<id>` of every open task of the demo cases, as an account who may work it;
 * case: `/cases/<id>` of every demo case, as the lead institution's security officer.
 
@@ -93,7 +93,7 @@ def demo_pages(target, app, accounts, reps: int) -> dict:
     for name, client in clients.items():
         if any(may_work(actors[name], item) for item in items):
             for tab in TABS:
-                timings["queue"] += _timed(client, f"/tasks?tab={tab}", reps)
+                timings["queue"] += _timed(client, f"/?tab={tab}", reps)
                 counted["queue"] += 1
     for item in items:
         worker = next((n for n in clients if may_work(actors[n], item)), None)
@@ -119,7 +119,7 @@ def large_queue(target, app, made: dict, reps: int) -> dict:
     client = _signed_in(app, officer.username, password)
     runs = []
     for tab in TABS:
-        runs += _timed(client, f"/tasks?tab={tab}", reps)
+        runs += _timed(client, f"/?tab={tab}", reps)
     return _summary(runs, len(TABS))
 
 
