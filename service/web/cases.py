@@ -109,7 +109,12 @@ def case_diagram(case_id: int, process_id: str):
         xml = history.diagram_xml(session, case, process_id)
         if xml is None:
             abort(404)
-        xml = viewer_xml(session, case.model_version_id, case.process_id, xml)
+        from ..designer import names
+
+        model = history.model_map(session, case.model_version_id, case.process_id).process_files.get(process_id)
+        # names in the reader's language: the names catalog's (bpmn/names), then the forms' titles and the roles
+        xml = viewer_xml(session, case.model_version_id, case.process_id,
+                         names.localize_xml(xml, labels.lang(), model=model))
     return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600",
                                                               "Vary": "Cookie, Accept-Language"})
 

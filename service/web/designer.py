@@ -15,6 +15,7 @@ and model version, never their data.
 | GET  /designer/diff?old=<id>&new=<id>         | what changed between two versions, listed and marked on diagrams |
 | GET  /designer/versions/<id>/edit             | the editors (bpmn-js, dmn-js, JSON with form preview) |
 | POST /designer/versions/<id>/validate         | {files, removed} -> {valid, errors: [{file, element_id, message}]} |
+|                                               | (+ warnings, same form, for the default set: names in one language) |
 | POST /designer/versions/<id>/drafts           | {files, removed, comment} -> 201 {version_id, url}; 422 + errors |
 | GET, POST /designer/upload                    | a draft from files on disk (multipart) |
 | GET  /designer/versions/<id>/cases            | choose running cases to move to this (published) version |
@@ -182,6 +183,8 @@ def editor_texts() -> dict[str, str]:
         "validating": _("Validating…"), "save": _("Save as draft"), "saving": _("Saving…"),
         "comment": _("Comment for this draft"), "valid": _("No problems found: this set can be published."),
         "problems": _("Problems"), "problemCount": _("%(count)s problem(s) found. Click one to go to the element."),
+        "nameWarnings": _("%(count)s element(s) named in one language only: add the other language to the names "
+                          "catalog (bpmn/names). A warning: the version still runs."),
         "unsaved": _("You have changes that are not saved as a draft yet."),
         "saved": _("Saved as a new draft version."), "same": _("Nothing changed: this content is already stored."),
         "refused": _("Not saved: the model set has problems. Fix them and save again."),
@@ -339,7 +342,17 @@ def validate(version_id: int):
     except TejunError as exc:
         return _json_refusal(exc)
     found = validate_model_files(files)
-    return {"valid": not found, "errors": _problems_json(found)}
+    answer = {"valid": not found, "errors": _problems_json(found)}
+    with services().db.reader() as session:
+        set_name = queries.version(session, version_id).set_name
+    if set_name == DEFAULT_SET:  # the set the names catalogs (bpmn/names) name
+        from ..designer import names
+
+        # not a problem (the set stays valid): an element a person reads named in one language only
+        warnings = names.warnings(files)
+        if warnings:
+            answer["warnings"] = _problems_json(warnings)
+    return answer
 
 
 @bp.post("/versions/<int:version_id>/drafts")

@@ -4,6 +4,7 @@ the designer's validation warns when one lacks the other language, and the diagr
 from __future__ import annotations
 
 import json
+import re
 
 from lxml import etree
 
@@ -95,3 +96,26 @@ def test_models_validate_prints_the_warnings_without_failing(tmp_path):
     (tmp_path / "names" / "steps.json").write_text(json.dumps(entry))
     again = CliRunner().invoke(validate_command, [str(tmp_path / "steps.bpmn")])
     assert "warning" not in again.output
+
+
+def test_the_designers_validation_warns_of_a_name_in_one_language_and_stays_valid(app, svc, world):
+    """The editor's "validate" lists, beside the problems, the elements of the procedure named in one language
+    only; a warning, not a problem: the set stays valid and can be saved."""
+    from service.designer.store import DEFAULT_SET, latest_published, version_files
+    from tests.designer.test_designer_pages import json_post
+    from tests.web.helpers import sign_in
+
+    designer = sign_in(app, world, "designer")
+    with svc.db.reader() as session:
+        version_id = latest_published(session, DEFAULT_SET).id
+        case_file = version_files(session, version_id)["research_security_case.bpmn"].decode()
+    clean = json_post(designer, f"/designer/versions/{version_id}/validate", {"files": {}}).get_json()
+    assert clean == {"valid": True, "errors": []}
+    # a flow that had no name named only in Japanese
+    unnamed = re.search(r'<bpmn:sequenceFlow id="([^"]+)" sourceRef=', case_file).group(1)
+    edited = case_file.replace(f'<bpmn:sequenceFlow id="{unnamed}" ', f'<bpmn:sequenceFlow id="{unnamed}" name="次へ" ')
+    answer = json_post(designer, f"/designer/versions/{version_id}/validate",
+                       {"files": {"research_security_case.bpmn": edited}}).get_json()
+    assert answer["valid"] is True and answer["errors"] == []
+    assert [(w["file"], w["element_id"]) for w in answer["warnings"]] == [("research_security_case.bpmn", unnamed)]
+    assert "no English name" in answer["warnings"][0]["message"]

@@ -297,6 +297,23 @@ class Workspace {
     this.renderFiles();
   }
 
+  // Warnings (a name in one language only) under the problems: listed the same way, never blocking a save.
+  showWarnings(warnings) {
+    if (!warnings.length || !this.texts.nameWarnings) return;
+    const t = this.texts;
+    this.problemPanel.hidden = false;
+    this.problemPanel.dataset.warnings = String(warnings.length);
+    this.problemList.append(
+      el('li', { class: 'tejun-warning-summary', text: t.nameWarnings.replace('%(count)s', String(warnings.length)) }),
+      ...warnings.map((w) => el('li', { class: 'tejun-warning' },
+        el('button', {
+          type: 'button', class: 'tejun-problem tejun-problem-warning', 'data-file': w.file, 'data-element': w.element_id || '',
+          onclick: () => this.open(w.file, { focus: w.element_id }),
+        },
+        el('span', { class: 'tejun-problem-where', text: `${w.file} · ${w.element_id || t.wholeFile}` }),
+        el('span', { class: 'tejun-problem-message', text: w.message })))));
+  }
+
   async validate() {
     const t = this.texts;
     this.validateButton.disabled = true;
@@ -305,6 +322,7 @@ class Workspace {
       const res = await postJSON(this.config.validate_url, { files: await this.edits(), removed: [] });
       if (!res.ok || !res.payload) throw new Error(res.payload?.detail || `HTTP ${res.status}`);
       this.showProblems(res.payload.errors || []);
+      this.showWarnings(res.payload.warnings || []);
       this.setStatus(res.payload.valid ? t.valid : t.problemCount.replace('%(count)s', String(res.payload.errors.length)),
         res.payload.valid ? 'ok' : 'problems');
     } catch (error) {
