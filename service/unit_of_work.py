@@ -7,10 +7,12 @@ any other integrity error (a missing reference, a NOT NULL) is a bug: logged and
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -18,6 +20,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import N_, Conflict
 from .services import Services
+
+T = TypeVar("T")
 
 log = logging.getLogger("tejun.db")
 
@@ -71,3 +75,16 @@ def _unique_violation(exc: IntegrityError) -> tuple[str, str] | None:
         key = re.search(r"Key \(([^)]*)\)=", getattr(diag, "message_detail", None) or text)
         return table, (key.group(1).replace(" ", "") if key else getattr(diag, "constraint_name", None) or "")
     return None
+
+
+def use_case(step: Callable[..., T]) -> Callable[..., T]:
+    """The use case of a unit-of-work step `step(session, actor, **args)`: `(svc, actor, **args)`, in a
+    transaction of its own. The step stays composable inside larger units of work (the demo, the CLI's
+    imports); entry points call the use case."""
+
+    @functools.wraps(step)
+    def run(svc: Services, actor, **args) -> T:
+        with unit_of_work(svc) as session:
+            return step(session, actor, **args)
+
+    return run

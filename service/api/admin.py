@@ -26,7 +26,6 @@ from marshmallow import validate
 from ..auth import admin
 from ..auth.roles import ALL_ROLES, ORG_KINDS
 from ..errors import N_, NotFound
-from ..unit_of_work import unit_of_work
 from .context import actor, services
 from .paging import ID, PageQuerySchema, envelope, page_of
 from .schemas import StrictSchema
@@ -192,8 +191,7 @@ class AdminOrganizations(MethodView):
     @blp.response(201, AdminOrganizationSchema, example=ORG_EXAMPLE)
     def post(self, args):
         """Create an organization (422 with a pointer per field: a code or name in use, a bad country code)"""
-        with unit_of_work(services()) as session:
-            return _org(admin.create_organization(session, actor(), **args), 0)
+        return _org(admin.new_organization(services(), actor(), **args), 0)
 
 
 @blp.route("/organizations/<int:organization_id>")
@@ -204,16 +202,10 @@ class AdminOrganization(MethodView):
     @blp.response(200, AdminOrganizationSchema, example={**ORG_EXAMPLE, "active": False})
     def patch(self, args, organization_id):
         """Rename an organization, correct its country, deactivate (`active: false`) or reactivate it"""
-        with unit_of_work(services()) as session:
-            org = admin.update_organization(session, actor(), organization_id=organization_id,
-                                            name=args.get("name"), name_en=args.get("name_en"),
-                                            country=args.get("country"))
-            if "active" in args:
-                org = admin.set_organization_active(session, actor(), organization_id=organization_id,
-                                                    active=args["active"])
-            members = len({m.user_id for _u, grants in admin.organization_detail(session, actor(), org.id)[1]
-                           for m in grants})
-            return _org(org, members)
+        org, members = admin.edit_organization(services(), actor(), organization_id=organization_id,
+                                               name=args.get("name"), name_en=args.get("name_en"),
+                                               country=args.get("country"), active=args.get("active"))
+        return _org(org, members)
 
 
 @blp.route("/users")
@@ -240,11 +232,8 @@ class AdminUsers(MethodView):
     def post(self, args):
         """Create a user holding roles in one organization; answers the generated password once (null when the
         request gave one)"""
-        with unit_of_work(services()) as session:
-            user, generated = admin.create_user_with_roles(session, actor(), **args)
-            session.flush()
-            session.refresh(user)
-            return {"user": user, "password": generated}
+        user, generated = admin.new_user_loaded(services(), actor(), **args)
+        return {"user": user, "password": generated}
 
 
 @blp.route("/users/<int:user_id>")
@@ -263,8 +252,7 @@ class AdminUserActive(MethodView):
     def post(self, args, user_id):
         """Deactivate (`active: false`: no sign-in, every session ends, every API token is revoked for good) or
         reactivate an account; 400 for one's own deactivation"""
-        with unit_of_work(services()) as session:
-            return admin.set_active(session, actor(), user_id=user_id, active=args["active"])
+        return admin.change_active(services(), actor(), user_id=user_id, active=args["active"])
 
 
 @blp.route("/users/<int:user_id>/password")
@@ -274,8 +262,7 @@ class AdminUserPassword(MethodView):
     def post(self, args, user_id):
         """A new password, generated unless given (422 when it breaks the rules): the user's sessions end, their
         tokens are revoked, a lockout is lifted"""
-        with unit_of_work(services()) as session:
-            new = admin.reset_password(session, actor(), user_id=user_id, password=args.get("password"))
+        _username, new = admin.new_password(services(), actor(), user_id=user_id, password=args.get("password"))
         return {"password": None if args.get("password") else new}
 
 
@@ -287,8 +274,7 @@ class AdminUserGrants(MethodView):
     def post(self, args, user_id):
         """Grant a role in an organization (422: a role its kind cannot hold, an inactive organization, a grant
         held already)"""
-        with unit_of_work(services()) as session:
-            return admin.add_grant(session, actor(), user_id=user_id, **args)
+        return admin.grant(services(), actor(), user_id=user_id, **args)
 
 
 @blp.route("/users/<int:user_id>/grants/<int:grant_id>")
@@ -297,5 +283,4 @@ class AdminUserGrant(MethodView):
     @blp.response(204)
     def delete(self, user_id, grant_id):
         """Revoke a grant (404 when the user holds no such grant; 400 for one's own administrator role)"""
-        with unit_of_work(services()) as session:
-            admin.remove_grant(session, actor(), user_id=user_id, membership_id=grant_id)
+        admin.revoke(services(), actor(), user_id=user_id, membership_id=grant_id)

@@ -21,6 +21,7 @@ from ..audit import chain
 from ..errors import N_, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..forms import references
 from ..models import Membership, Organization, User
+from ..unit_of_work import use_case
 from . import sessions, tokens
 from .actor import Actor
 from .passwords import hash_password, password_problems
@@ -493,3 +494,51 @@ def display_name_of(svc, username: str) -> str | None:
     """A user's display name by username (None when unknown or not set)."""
     with svc.db.reader() as session:
         return session.scalar(select(User.display_name).where(User.username == username))
+
+
+# -- use cases: each step above in a transaction of its own, `(svc, actor, **args)` (pages, API and CLI) ---------
+new_organization = use_case(create_organization)
+change_organization = use_case(update_organization)
+change_organization_active = use_case(set_organization_active)
+new_user = use_case(create_user_with_roles)
+grant = use_case(add_grant)
+revoke = use_case(remove_grant)
+change_active = use_case(set_active)
+lift_lockout = use_case(clear_lockout)
+
+
+@use_case
+def new_password(session: Session, actor: Actor, *, user_id: int, password: str | None = None) -> tuple[str, str]:
+    """(the user's username, their new password): a password reset, their sessions and tokens ended."""
+    username = user_detail(session, actor, user_id).username
+    return username, reset_password(session, actor, user_id=user_id, password=password)
+
+
+@use_case
+def grant_named(session: Session, actor: Actor, **args) -> tuple[str, str | None]:
+    """`grant`, answering the organization's (Japanese, English) name for the message."""
+    membership = add_grant(session, actor, **args)
+    return membership.organization.name, membership.organization.name_en
+
+
+@use_case
+def edit_organization(session: Session, actor: Actor, *, organization_id: int, name: str | None = None,
+                      name_en: str | None = None, country: str | None = None,
+                      active: bool | None = None) -> tuple[Organization, int]:
+    """Rename an organization, correct its country, (de)activate it: (the organization, how many people hold
+    roles in it)."""
+    org = update_organization(session, actor, organization_id=organization_id, name=name, name_en=name_en,
+                              country=country)
+    if active is not None:
+        org = set_organization_active(session, actor, organization_id=organization_id, active=active)
+    members = len({m.user_id for _u, grants in organization_detail(session, actor, org.id)[1] for m in grants})
+    return org, members
+
+
+@use_case
+def new_user_loaded(session: Session, actor: Actor, **args) -> tuple[User, str | None]:
+    """`new_user`, the user read back whole (grants and all) for an answer that lists them."""
+    user, generated = create_user_with_roles(session, actor, **args)
+    session.flush()
+    session.refresh(user)
+    return user, generated

@@ -355,8 +355,9 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
         return outcome(session, actor, case)
 
 
-def fire_timers(svc: Services, actor: Actor, case_id: int, session: Session | None = None) -> Outcome | None:
-    """Let due timers fire and the engine run on (the worker calls this inside its own transaction)."""
+def fire_timers(session: Session, svc: Services, actor: Actor, case_id: int) -> Outcome | None:
+    """Let due timers fire and the engine run on, in the caller's transaction (`session`): the worker claims due
+    cases and fires each inside a unit of work of its own (service/worker/timers.py)."""
     case = session.get(Case, case_id)
     if case is None or case.status != "running":
         return None

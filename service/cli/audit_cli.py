@@ -152,7 +152,7 @@ def dossier_command(case_id: int, output: str | None, lang: str) -> None:
 
     Check it anywhere with `python -m service.audit.dossier verify FILE`.
     """
-    from ..audit.dossier import export_dossier
+    from ..audit.dossier_export import export_dossier
     from ..models import Case
 
     svc = _svc()

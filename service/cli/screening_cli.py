@@ -99,10 +99,8 @@ def snapshots_command() -> None:
 def build_indexes_command() -> None:
     """Store the search index of every snapshot that has none (import does it; migration 0014 did it)."""
     from ..screening import index_store
-    from ..unit_of_work import unit_of_work
 
-    with unit_of_work(current_app.extensions["tejun"]) as session:
-        built = index_store.ensure(session)
+    built = index_store.build_missing(current_app.extensions["tejun"])
     click.echo(f"built {len(built)} index(es): {built or '-'}")
 
 

@@ -75,3 +75,11 @@ def ensure(session: Session) -> list[int]:
     for snapshot_id in missing:
         store(session, snapshot_id)
     return missing
+
+
+def build_missing(svc) -> list[int]:
+    """`screening build-indexes`: `ensure` in a transaction of its own; the snapshot ids it built for."""
+    from ..unit_of_work import unit_of_work
+
+    with unit_of_work(svc) as session:
+        return ensure(session)

@@ -36,7 +36,6 @@ from ..auth import admin
 from ..auth.roles import ALL_ROLES, ORG_KIND_ROLES, ORG_KINDS
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from ..input_guard import ID_MAX
-from ..unit_of_work import unit_of_work
 from . import labels
 from .blueprint import services
 from .errors import message_for
@@ -129,9 +128,7 @@ def organization_new():
     if request.method == "POST":
         values.update({key: (request.form.get(key) or "").strip() for key in values})
         try:
-            with unit_of_work(services()) as session:
-                org = admin.create_organization(session, _actor(), **values)
-                org_id = org.id
+            org_id = admin.new_organization(services(), _actor(), **values).id
         except ValidationFailed as exc:
             errors = _field_errors(exc)
         except Conflict:
@@ -191,10 +188,8 @@ def user_new():
             errors = {"roles": gettext("Choose roles from the list.")}
         else:
             try:
-                with unit_of_work(services()) as session:
-                    user, generated = admin.create_user_with_roles(session, _actor(), password=password or None,
-                                                                   **values)
-                    user_id = user.id
+                user, generated = admin.new_user(services(), _actor(), password=password or None, **values)
+                user_id = user.id
             except ValidationFailed as exc:
                 errors = _field_errors(exc)
             except Conflict:
@@ -235,9 +230,7 @@ def grant(user_id: int):
     values = {"organization_id": _int(request.form.get("organization_id")), "role": request.form.get("role") or "",
               "scope": request.form.get("scope") or "all"}
     try:
-        with unit_of_work(services()) as session:
-            membership = admin.add_grant(session, _actor(), user_id=user_id, **values)
-            org_name = labels.local(membership.organization.name, membership.organization.name_en)
+        org_name = labels.local(*admin.grant_named(services(), _actor(), user_id=user_id, **values))
     except ValidationFailed as exc:
         return _user_page(user_id, errors=_field_errors(exc), values=values, status=422)
     except Conflict:
@@ -258,8 +251,7 @@ def revoke(user_id: int):
         flash(gettext("Nothing changed: choose the role to revoke."), "error")
         return redirect(url_for("admin.user", user_id=user_id))
     try:
-        with unit_of_work(services()) as session:
-            role = admin.remove_grant(session, _actor(), user_id=user_id, membership_id=membership_id).role
+        role = admin.revoke(services(), _actor(), user_id=user_id, membership_id=membership_id).role
     except NotFound:
         flash(gettext("The role was not revoked: the user no longer holds it."), "warning")
     except InvalidRequest as exc:
@@ -281,8 +273,7 @@ def set_active(user_id: int):
         flash(gettext("Nothing changed: choose to deactivate or to reactivate the account."), "error")
         return redirect(url_for("admin.user", user_id=user_id))
     try:
-        with unit_of_work(services()) as session:
-            admin.set_active(session, _actor(), user_id=user_id, active=wanted == "1")
+        admin.change_active(services(), _actor(), user_id=user_id, active=wanted == "1")
     except InvalidRequest as exc:
         flash(message_for(exc), "error")
     else:
@@ -303,11 +294,8 @@ def password(user_id: int):
             "Choose whether to generate a password or to set one.")
         return _user_page(user_id, errors={field: message}, values=values, status=422)
     try:
-        with unit_of_work(services()) as session:
-            user = admin.user_detail(session, _actor(), user_id)
-            username = user.username
-            new = admin.reset_password(session, _actor(), user_id=user_id,
-                                       password=given if mode == "set" else None)
+        username, new = admin.new_password(services(), _actor(), user_id=user_id,
+                                           password=given if mode == "set" else None)
     except ValidationFailed as exc:
         return _user_page(user_id, errors=_field_errors(exc), values=values, status=422)
     if mode == "set":
@@ -320,8 +308,7 @@ def password(user_id: int):
 @bp.post("/users/<int:user_id>/unlock")
 @login_required
 def unlock(user_id: int):
-    with unit_of_work(services()) as session:
-        lifted = admin.clear_lockout(session, _actor(), user_id=user_id)
+    lifted = admin.lift_lockout(services(), _actor(), user_id=user_id)
     if lifted:
         flash(gettext("The lockout is lifted: the user may sign in again."), "success")
     else:

@@ -24,19 +24,16 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import clock
-from ..audit import chain
 from ..audit.anchors import latest_anchor, load_anchors
 from ..audit.chain import case_stream
 from ..audit.presentation import Describer, action_label, timeline
+from ..audit.reads import record_read, versions_of
 from ..audit.replay import ReplayFailed, first_difference, point_in_time, stored_state
 from ..audit.verify import verify
-from ..auth.permissions import View, case_view
+from ..auth.permissions import View, case_view, may_read_history
 from ..cases import queries
 from ..cases.history import diagram_links, model_map
 from ..designer.store import version_files
-from ..errors import Conflict
-from ..models import Case
-from ..unit_of_work import unit_of_work
 from ..web.render import duration_text, person_name
 from . import labels
 
@@ -50,16 +47,8 @@ def _services():
     return current_app.extensions["tejun"]
 
 
-def _readable_case(session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
-    if case is None or case_view(current_user.actor, case) < View.FULL:
-        abort(404)
-    return case
-
-
-def may_read_history(actor) -> bool:
-    return actor.has("auditor") or bool(actor.orgs_with("fa_officer", "fa_manager", "security_officer",
-                                                        "institution_admin"))
+def _readable_case(session, case_id: int):
+    return queries.get_case(session, current_user.actor, case_id, View.FULL)[0]
 
 
 @bp.get("/")
@@ -214,7 +203,7 @@ def _integrity(session, case) -> dict:
 def diagram(case_id: int, version_id: int, process_id: str):
     with _services().db.reader() as session:
         case = _readable_case(session, case_id)
-        if version_id not in _versions_of(session, case):
+        if version_id not in versions_of(session, case):
             abort(404)
         found = model_map(session, version_id, case.process_id)
         name = found.process_files.get(process_id)
@@ -230,21 +219,11 @@ def diagram(case_id: int, version_id: int, process_id: str):
                                                               "Vary": "Cookie, Accept-Language"})
 
 
-def _versions_of(session, case) -> set[int]:
-    """Model versions the case ran on (the one it started on, and those it moved to)."""
-    from sqlalchemy import select
-
-    from ..models import Event, ModelVersion
-
-    hashes = select(Event.model_hash).where(Event.stream == case_stream(case.id)).distinct()
-    versions = session.scalars(select(ModelVersion.id).where(ModelVersion.content_hash.in_(hashes)))
-    return {case.model_version_id, *versions}
-
-
 @bp.get("/cases/<int:case_id>/report.html")
 @login_required
 def report(case_id: int):
-    from ..audit.dossier import REPORT, export_dossier
+    from ..audit.dossier import REPORT
+    from ..audit.dossier_export import export_dossier
 
     with _services().db.reader() as session:
         case = _readable_case(session, case_id)
@@ -256,7 +235,7 @@ def report(case_id: int):
 @bp.get("/cases/<int:case_id>/dossier.zip")
 @login_required
 def dossier(case_id: int):
-    from ..audit.dossier import export_dossier
+    from ..audit.dossier_export import export_dossier
 
     with _services().db.reader() as session:
         case = _readable_case(session, case_id)
@@ -293,19 +272,11 @@ def record_auditor_reads(response: Response) -> Response:
     case_id = args.get("case_id") if isinstance(args.get("case_id"), int) else None
     data = {"method": request.method, "path": request.full_path.rstrip("?"), "endpoint": endpoint,
             "status": response.status_code, "args": {k: str(v) for k, v in args.items()}}
-    for _attempt in range(3):
-        try:
-            with unit_of_work(_services()) as session:
-                if case_id is not None and session.get(Case, case_id) is None:
-                    case_id = None
-                chain.append(session, stream=chain.user_stream(actor.user_id), action="audit_read",
-                             actor_id=actor.user_id, actor_name=actor.username, case_id=case_id, data=data)
+    try:
+        if record_read(_services(), actor, case_id, data):
             return response
-        except Conflict:
-            continue  # the same auditor's parallel request took the sequence number: try again
-        except Exception:
-            log.exception("could not record an auditor's read of %s", request.path)
-            break
+    except Exception:
+        log.exception("could not record an auditor's read of %s", request.path)
     # the read could not be recorded: it does not leave
     return Response("the read could not be recorded in the audit log; try again", status=503,
                     mimetype="text/plain")

@@ -59,7 +59,7 @@ def run_once(svc: Services, limit: int | None = None) -> list[int]:
                 if claimed is None:
                     break
                 case_id, due = claimed
-                fire_timers(svc, SYSTEM, case_id, session)
+                fire_timers(session, svc, SYSTEM, case_id)
             done.append(case_id)
             metrics.timer_processed(now, due)
         except Conflict:

@@ -83,10 +83,10 @@ def test_a_case_whose_timers_fail_is_postponed_itself_and_the_round_goes_on(svc,
     travel.advance(days=31)
     real_fire = timers.fire_timers
 
-    def fire(svc_, actor, case_id, session=None):
+    def fire(session, svc_, actor, case_id):
         if case_id == failing:
             raise RuntimeError("a broken script")
-        return real_fire(svc_, actor, case_id, session)
+        return real_fire(session, svc_, actor, case_id)
 
     monkeypatch.setattr(timers, "fire_timers", fire)
     processed = run_once(svc)
