@@ -156,9 +156,23 @@ def visible_work_item(session: Session, actor: Actor, task_id: str) -> tuple[Wor
     if item is None:
         raise NotFound(N_("no such open task (it may have been completed already)"))
     case = session.get(Case, item.case_id)
-    if not (may_work(actor, item) or may_assign(actor, item) or case_view(actor, case) >= View.FULL):
+    if not (may_work(actor, item) or may_assign(actor, item) or _whole_view_shows(session, actor, case, item)):
         raise NotFound(N_("no such open task (it may have been completed already)"))
     return item, case
+
+
+def _whole_view_shows(session: Session, actor: Actor, case: Case, item: WorkItem) -> bool:
+    """A full view of the case shows its open tasks, except those an organization keeps to itself
+    (`privateToOrganization`: a partner's people's disclosures) unless it shared them with the viewer's."""
+    from . import private_steps
+    from .history import task_organizations
+
+    if case_view(actor, case) < View.FULL:
+        return False
+    if not private_steps.is_private(session, case, item.element_id):
+        return True
+    shares = private_steps.shared_with(session, case, task_organizations(session, case.id))
+    return case_scope(actor, case).sees_private(item.organization_id, shares.get(item.organization_id, frozenset()))
 
 
 def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") -> dict:

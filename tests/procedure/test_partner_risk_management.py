@@ -15,7 +15,8 @@ from sqlalchemy import select
 from service.audit.replay import replay_and_compare
 from service.auth.permissions import case_scope
 from service.cases import commands, history
-from service.errors import Forbidden
+from service.cases.queries import task_form
+from service.errors import Forbidden, NotFound
 from service.forms import references
 from service.models import Case, CaseMeasure
 
@@ -68,6 +69,13 @@ def replays_identically(svc, case_id: int) -> None:
 def test_the_partner_assesses_its_team_with_the_rubric_and_its_measures_join_the_agreed_plan(drive, world, svc):
     case_id = drive.start()
     drive.roster(case_id)
+    # a partner's open disclosure task is the partner's: the lead's full view of the case does not open it
+    on_behalf = drive.item(case_id, "fill_partner_member_disclosure_on_behalf")
+    with svc.db.reader() as session:
+        with pytest.raises(NotFound):
+            task_form(session, drive.actor("security"), on_behalf.task_id)
+        assert task_form(session, drive.actor("partner_security"), on_behalf.task_id)["may_work"]
+        assert task_form(session, drive.actor("security"), drive.item(case_id, "record_managed_data").task_id)
     # the partner's participant (whose disclosure the partner's office fills) declares a disciplinary history
     drive.disclosures(case_id, disciplinary="高橋 三郎")
 
