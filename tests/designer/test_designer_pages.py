@@ -15,8 +15,10 @@ from sqlalchemy import select
 from service.cases import commands, migration
 from service.designer import versions
 from service.models import Case, ModelVersion, WorkItem
-from tests.conftest import DATA, PASSWORD
+from tests.conftest import DATA
 from tests.corpora import CORPORA
+from tests.web import helpers
+from tests.web.helpers import post, post_json
 
 MODELS = DATA / "models"
 
@@ -25,26 +27,8 @@ def _files(folder: str = "loop_diagram") -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in (MODELS / folder).iterdir()}
 
 
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
 def sign_in(app, world, who: str):
-    client = app.test_client()
-    client.set_cookie("lang", "en")
-    token = _csrf(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"username": world.username(who), "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    client.csrf = _csrf(client.get("/").get_data(as_text=True))
-    return client
-
-
-def form_post(client, path: str, data: dict | None = None, **kwargs):
-    return client.post(path, data={"csrf_token": client.csrf, **(data or {})}, **kwargs)
-
-
-def json_post(client, path: str, body):
-    return client.post(path, json=body, headers={"X-CSRFToken": client.csrf, "Accept": "application/json"})
+    return helpers.sign_in(app, world, who, lang="en")
 
 
 @pytest.fixture
@@ -138,7 +122,7 @@ def test_every_designer_route_is_hidden_from_everyone_but_designers(app, svc, wo
 def test_json_endpoints_refuse_non_designers_as_problem_json(app, world, line):
     _set_name, v1 = line
     client = sign_in(app, world, "fa_officer")
-    response = json_post(client, f"/designer/versions/{v1}/validate", {"files": {}})
+    response = post_json(client, f"/designer/versions/{v1}/validate", {"files": {}})
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
 
@@ -184,7 +168,7 @@ def test_publish_and_retire_buttons(svc, world, designer, line):
     set_name, v1 = line
     (old_case,) = _start(svc, world, set_name)
     v2, _ = versions.upload_draft(svc, world.actor("designer"), _v2_files(), "v2", set_name=set_name)
-    response = form_post(designer, f"/designer/versions/{v2}/publish", follow_redirects=True)
+    response = post(designer, f"/designer/versions/{v2}/publish", follow_redirects=True)
     text = response.get_data(as_text=True)
     assert response.status_code == 200
     assert f"Version #{v2} is published" in text and "1 running case(s) on other versions stay" in text
@@ -192,12 +176,12 @@ def test_publish_and_retire_buttons(svc, world, designer, line):
     with svc.db.reader() as session:
         assert session.get(Case, old_case).model_version_id == v1
         assert session.get(Case, new_case).model_version_id == v2
-    again = form_post(designer, f"/designer/versions/{v2}/publish", follow_redirects=True)
+    again = post(designer, f"/designer/versions/{v2}/publish", follow_redirects=True)
     assert "already published" in again.get_data(as_text=True)
-    form_post(designer, f"/designer/versions/{v1}/retire")
+    post(designer, f"/designer/versions/{v1}/retire")
     with svc.db.reader() as session:
         assert session.get(ModelVersion, v1).status == "retired"
-    assert form_post(designer, "/designer/versions/999999/retire").status_code == 404
+    assert post(designer, "/designer/versions/999999/retire").status_code == 404
 
 
 def test_diff_lists_changed_elements_and_forms_and_marks_the_diagram(svc, world, designer, line):
@@ -218,12 +202,12 @@ def test_diff_lists_changed_elements_and_forms_and_marks_the_diagram(svc, world,
 
 def test_validate_reports_problems_per_element(designer, line):
     _set_name, v1 = line
-    ok = json_post(designer, f"/designer/versions/{v1}/validate", {"files": {}})
+    ok = post_json(designer, f"/designer/versions/{v1}/validate", {"files": {}})
     assert ok.status_code == 200 and ok.get_json() == {"valid": True, "errors": []}
     bpmn = _files()["loop.bpmn"].decode().replace(
         '<spiffworkflow:property name="formJsonSchemaFilename" value="review.schema.json" />', "")
     bpmn = bpmn.replace('decision == "again"', 'decision == ')
-    found = json_post(designer, f"/designer/versions/{v1}/validate",
+    found = post_json(designer, f"/designer/versions/{v1}/validate",
                       {"files": {"loop.bpmn": bpmn, "review.schema.json": '{"type": "objekt"'}})
     assert found.status_code == 200
     body = found.get_json()
@@ -239,15 +223,15 @@ def test_bad_requests_to_the_json_endpoints_are_clear_400s(designer, line):
     _set_name, v1 = line
     for body in ([], {"files": []}, {"files": {"../etc/passwd.json": "{}"}}, {"files": {"a.txt": "x"}},
                  {"files": {"a.json": 5}}):
-        response = json_post(designer, f"/designer/versions/{v1}/validate", body)
+        response = post_json(designer, f"/designer/versions/{v1}/validate", body)
         assert response.status_code == 400, body
         assert response.mimetype == "application/problem+json"
-    assert json_post(designer, "/designer/versions/999999/validate", {"files": {}}).status_code == 404
+    assert post_json(designer, "/designer/versions/999999/validate", {"files": {}}).status_code == 404
 
 
 def test_saving_a_draft_replaces_the_edited_files_or_answers_422(svc, world, designer, line):
     set_name, v1 = line
-    refused = json_post(designer, f"/designer/versions/{v1}/drafts",
+    refused = post_json(designer, f"/designer/versions/{v1}/drafts",
                         {"files": {"review.schema.json": '{"$schema": "http://json-schema.org/draft-07/schema#", '
                                                          '"type": "object", "required": 5}'}, "comment": "x"})
     assert refused.status_code == 422
@@ -257,7 +241,7 @@ def test_saving_a_draft_replaces_the_edited_files_or_answers_422(svc, world, des
     assert problem["errors"][0]["file"] == "review.schema.json"
 
     review = _v2_files()["review.schema.json"].decode()
-    saved = json_post(designer, f"/designer/versions/{v1}/drafts",
+    saved = post_json(designer, f"/designer/versions/{v1}/drafts",
                       {"files": {"review.schema.json": review}, "comment": "a note on the review"})
     assert saved.status_code == 201
     new_id = saved.get_json()["version_id"]
@@ -268,7 +252,7 @@ def test_saving_a_draft_replaces_the_edited_files_or_answers_422(svc, world, des
         names = {f.path: f.content for f in version.files}
     assert set(names) == set(_files())  # the base version's files, with the edited one replaced
     assert names["review.schema.json"] == review.encode() and names["loop.bpmn"] == _files()["loop.bpmn"]
-    same = json_post(designer, f"/designer/versions/{v1}/drafts", {"files": {"review.schema.json": review}})
+    same = post_json(designer, f"/designer/versions/{v1}/drafts", {"files": {"review.schema.json": review}})
     assert same.status_code == 200 and same.get_json() == {"version_id": new_id, "created": False,
                                                            "url": f"/designer/versions/{new_id}"}
 
@@ -381,21 +365,21 @@ def test_preview_then_migrate_one_case(svc, world, designer, line):
     _to_review(svc, world, at_review)
     v3, _ = versions.upload_draft(svc, world.actor("designer"), _files("loop_v3"), "no review", set_name=set_name)
     versions.publish(svc, world.actor("designer"), v3)
-    page = form_post(designer, f"/designer/versions/{v3}/cases/preview",
+    page = post(designer, f"/designer/versions/{v3}/cases/preview",
                      {"case_id": [str(at_edit), str(at_review)]}).get_data(as_text=True)
     assert "1 of 2 case(s) can move" in page
     assert re.search(r'data-can-migrate="no".*?&#39;review&#39; is ready but was removed', page, re.S)
     assert "secret title" not in page
-    response = form_post(designer, f"/designer/versions/{v3}/cases/migrate", {"case_id": str(at_edit)},
+    response = post(designer, f"/designer/versions/{v3}/cases/migrate", {"case_id": str(at_edit)},
                          follow_redirects=True)
     assert "now runs on version" in response.get_data(as_text=True)
-    refused = form_post(designer, f"/designer/versions/{v3}/cases/migrate", {"case_id": str(at_review)},
+    refused = post(designer, f"/designer/versions/{v3}/cases/migrate", {"case_id": str(at_review)},
                         follow_redirects=True)
     assert "was not moved" in refused.get_data(as_text=True)
     with svc.db.reader() as session:
         assert session.get(Case, at_edit).model_version_id == v3
         assert session.get(Case, at_review).model_version_id == v1
-    assert form_post(designer, f"/designer/versions/{v3}/cases/preview", {}).status_code == 302
+    assert post(designer, f"/designer/versions/{v3}/cases/preview", {}).status_code == 302
 
 
 def test_bulk_migration_is_a_job_with_progress(svc, world, designer, line):
@@ -404,9 +388,9 @@ def test_bulk_migration_is_a_job_with_progress(svc, world, designer, line):
     cases = _start(svc, world, set_name, 5)
     v2, _ = versions.upload_draft(svc, world.actor("designer"), _v2_files(), "v2", set_name=set_name)
     versions.publish(svc, world.actor("designer"), v2)
-    preview = form_post(designer, f"/designer/versions/{v2}/cases/preview", {"all_matching": "1"})
+    preview = post(designer, f"/designer/versions/{v2}/cases/preview", {"all_matching": "1"})
     assert "5 of 5 case(s) can move" in preview.get_data(as_text=True)
-    response = form_post(designer, f"/designer/versions/{v2}/cases/migrate", {"case_id": [str(c) for c in cases]})
+    response = post(designer, f"/designer/versions/{v2}/cases/migrate", {"case_id": [str(c) for c in cases]})
     assert response.status_code == 302
     job_url = response.headers["Location"]
     page = designer.get(job_url).get_data(as_text=True)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from service.models import DisclosureCertification, PendingFollowUp
 from tests.conftest import PASSWORD
 from tests.screening.driver import Driver, disclosure, member, today
+from tests.web.helpers import token_for
 
 PROBLEM = "application/problem+json"
 
@@ -17,12 +18,6 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def driver(svc, world):
     return Driver(svc, world)
-
-
-def token_for(client, username: str) -> dict:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 201, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
 def _team(world):

@@ -47,7 +47,7 @@ from service.models import (
 from service.notifications import notify
 from service.unit_of_work import unit_of_work
 from tests.conftest import DATA, PASSWORD, World
-from tests.web.helpers import Case, csrf
+from tests.web.helpers import Case, csrf, sign_in_as
 
 PROBLEM = "application/problem+json"
 
@@ -433,22 +433,11 @@ def matrix(app) -> Matrix:
     other.update({k: v for k, v in params.items() if k not in other})
     m = Matrix(app=app, world=world, params=params, other=other, tokens=plain)
     for key in USERS:
-        m.clients[key] = _sign_in(app, tag, key)
+        m.clients[key] = sign_in_as(app, f"{tag}-{key}", lang="en")
     m.clients[ANON] = anonymous = app.test_client()
     anonymous.set_cookie("lang", "en")
     anonymous.csrf = csrf(anonymous.get("/login").get_data(as_text=True))  # so that POSTs meet login_required
     return m
-
-
-def _sign_in(app, tag: str, key: str):
-    client = app.test_client()
-    client.set_cookie("lang", "en")
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": f"{tag}-{key}", "password": PASSWORD,
-                                           "csrf_token": csrf(page)})
-    assert response.status_code == 302, (key, response.status_code)
-    client.csrf = csrf(client.get("/").get_data(as_text=True))
-    return client
 
 
 # -- probing -------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from service.errors import TooManyAttempts, Unauthorized
 from service.models import ApiToken, User
 from service.unit_of_work import unit_of_work
 from tests.conftest import PASSWORD
-from tests.web.helpers import post, sign_in
+from tests.web.helpers import post, sign_in, token_for
 
 PROBLEM = "application/problem+json"
 
@@ -36,12 +36,6 @@ def signed_in(client) -> bool:
     response = client.get("/")
     assert response.status_code in (200, 302), response.status_code
     return response.status_code == 200
-
-
-def token_for(client, username: str, **body) -> dict:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD, **body})
-    assert response.status_code == 201, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
 def _admin(svc, world, **kwargs):

@@ -24,22 +24,27 @@ def csrf(page_html: str) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', page_html).group(1)
 
 
-def sign_in(app, world, who: str, lang: str | None = None):
-    """A test client signed in as `who` through the login form (optionally with the `lang` cookie)."""
+def sign_in_as(app, username: str, password: str = PASSWORD, lang: str | None = None):
+    """A test client signed in as `username` through the login form (optionally with the `lang` cookie); its
+    `csrf` attribute is the token for posts (`post`, `post_json`)."""
     client = app.test_client()
     if lang:
         client.set_cookie("lang", lang)
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": world.username(who), "password": PASSWORD,
-                                           "csrf_token": csrf(page)})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(page)})
+    assert response.status_code == 302, (username, response.status_code, response.get_data(as_text=True)[:500])
     client.csrf = csrf(client.get("/").get_data(as_text=True))
     return client
 
 
-def token_for(client, username: str, scopes=None) -> dict:
-    """A bearer header for the API, from a new token (POST /api/v1/auth/token)."""
-    body = {"username": username, "password": PASSWORD}
+def sign_in(app, world, who: str, lang: str | None = None):
+    """A test client signed in as the world's `who`."""
+    return sign_in_as(app, world.username(who), lang=lang)
+
+
+def token_for(client, username: str, scopes=None, **body) -> dict:
+    """A bearer header for the API, from a new token (POST /api/v1/auth/token; `body`: more of its fields)."""
+    body = {"username": username, "password": PASSWORD, **body}
     if scopes:
         body["scopes"] = scopes
     response = client.post("/api/v1/auth/token", json=body)
