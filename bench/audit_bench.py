@@ -35,15 +35,15 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from service import clock  # noqa: E402
-from service.audit.anchors import create_anchor, load_anchors  # noqa: E402
-from service.audit.hashing import GENESIS, event_hash  # noqa: E402
 from service.audit.replay import point_in_time, replay_and_compare  # noqa: E402
-from service.audit.verify import verify  # noqa: E402
 from service.auth.actor import SYSTEM, Actor  # noqa: E402
 from service.auth.admin import ensure_organization, ensure_user, grant_role  # noqa: E402
 from service.cases import commands  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.designer.store import store_version  # noqa: E402
+from service.eventlog.anchors import create_anchor, load_anchors  # noqa: E402
+from service.eventlog.hashing import GENESIS, event_hash  # noqa: E402
+from service.eventlog.verify import verify  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import Call, Case, Event, EventStream, Program, User, WorkItem  # noqa: E402
 from service.services import Services  # noqa: E402

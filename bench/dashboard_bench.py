@@ -40,9 +40,9 @@ from perf_bench import Target, _bulk, loop_model  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from service import clock  # noqa: E402
-from service.audit.hashing import dumps as canonical_json  # noqa: E402
 from service.auth.actor import Actor, Grant  # noqa: E402
 from service.dashboards import TABLES, Filters, read_model  # noqa: E402
+from service.eventlog.hashing import dumps as canonical_json  # noqa: E402
 from service.models import (  # noqa: E402
     Call,
     Case,

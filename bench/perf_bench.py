@@ -57,12 +57,12 @@ import audit_bench  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from service import clock  # noqa: E402
-from service.audit.hashing import dumps as canonical_json  # noqa: E402
 from service.auth.actor import SYSTEM, Actor, Grant  # noqa: E402
 from service.auth.admin import ensure_organization, ensure_user, grant_role  # noqa: E402
 from service.cases import commands  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.designer.store import store_version  # noqa: E402
+from service.eventlog.hashing import dumps as canonical_json  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import (  # noqa: E402
     Call,

@@ -26,12 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
 from ..auth.actor import Actor
 from ..auth.permissions import CaseScope, case_scope, may_download_attachment, may_work
 from ..cases.queries import visible_work_item
 from ..designer.store import model_hash
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError
+from ..eventlog import chain
 from ..models import Attachment, AttachmentShare, Case
 from ..services import Services
 from ..unit_of_work import unit_of_work

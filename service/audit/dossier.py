@@ -2,9 +2,9 @@
 
     python -m service.audit.dossier verify DOSSIER.zip [--anchors ANCHORS.jsonl]
 
-exits 0 when the dossier is intact, 1 naming the first problem. Checking needs Python 3.11 and five small
-files of tejun (`service/__init__.py`, `service/audit/__init__.py`, `dossier.py`, `hashing.py`, `offline.py`),
-nothing else: no database, no other package.
+exits 0 when the dossier is intact, 1 naming the first problem. Checking needs Python 3.11 and six small
+files of tejun (`service/__init__.py`, `service/audit/__init__.py` and `dossier.py`, `service/eventlog/__init__.py`,
+`hashing.py` and `offline.py`), nothing else: no database, no other package.
 
 Contents:
 
@@ -34,8 +34,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .hashing import HASHED_FIELDS
-from .offline import check_chain, check_stream, model_content_hash
+from ..eventlog.hashing import HASHED_FIELDS
+from ..eventlog.offline import check_chain, check_stream, model_content_hash
 
 FORMAT = "tejun-dossier/1"
 MANIFEST = "manifest.json"

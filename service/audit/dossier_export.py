@@ -9,9 +9,9 @@ import io
 import json
 import zipfile
 
+from ..eventlog.hashing import HASHED_FIELDS, dumps, iso
+from ..eventlog.offline import check_stream
 from .dossier import EVENTS, FORMAT, MANIFEST, REPORT
-from .hashing import HASHED_FIELDS, dumps, iso
-from .offline import check_stream
 
 
 def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes:
@@ -22,10 +22,10 @@ def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes
 
     from .. import clock
     from ..designer.store import version_files
+    from ..eventlog.anchors import load_anchors
+    from ..eventlog.chain import case_stream
+    from ..eventlog.offline import check_chain as chain_of
     from ..models import Event, ModelVersion, Organization
-    from .anchors import load_anchors
-    from .chain import case_stream
-    from .offline import check_chain as chain_of
     from .presentation import timeline
     from .replay import replay_and_compare
 

@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 
 from ..auth.actor import Actor
 from ..errors import Conflict
+from ..eventlog import chain
 from ..models import Case, Event, ModelVersion
 from ..services import Services
 from ..unit_of_work import unit_of_work
-from . import chain
 
 
 def record_read(svc: Services, actor: Actor, case_id: int | None, data: dict, attempts: int = 3) -> bool:

@@ -51,8 +51,8 @@ from ..cases.pipeline import INSTANCE_KEY, CaseChange, put_task_data, restore_bl
 from ..designer.store import specs_for
 from ..engine import migration as engine_migration
 from ..engine.runtime import CaseWorkflow, EngineError, NoCatcher, TaskNotReady
+from ..eventlog.chain import case_stream
 from ..models import Case, CaseState, Event, ModelSpec, ModelVersion
-from .chain import case_stream
 
 STEP_ACTIONS = frozenset({"case_started", "task_completed", "message_delivered", "case_retried", "case_migrated"})
 # what an engine run leaves after its initiating event, in this order: routing's data, an error, the steps

@@ -17,8 +17,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
 from ..errors import N_, Forbidden, InvalidRequest, NotFound, ValidationFailed
+from ..eventlog import chain
 from ..forms import references
 from ..models import Membership, Organization, User
 from ..unit_of_work import use_case

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from .. import clock
-from ..audit import chain
 from ..errors import N_, Conflict, TooManyAttempts, Unauthorized
+from ..eventlog import chain
 from ..models import User
 from ..services import Services
 from ..unit_of_work import unit_of_work

@@ -26,7 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
+from ..eventlog import chain
 from ..models import UserSession
 from ..unit_of_work import unit_of_work
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
 from ..errors import N_, Forbidden
+from ..eventlog import chain
 from ..models import Membership, Organization, User, UserIdentity
 from ..services import Services
 from ..unit_of_work import unit_of_work

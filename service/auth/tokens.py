@@ -11,8 +11,8 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
 from ..errors import N_, NotFound, TooManyAttempts, ValidationFailed
+from ..eventlog import chain
 from ..models import ApiToken, Membership, Organization, User
 from ..unit_of_work import unit_of_work
 from .actor import Actor

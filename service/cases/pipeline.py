@@ -37,11 +37,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
-from ..audit.hashing import dumps as canonical_json
 from ..auth.actor import SYSTEM, Actor
 from ..designer.store import model_hash, specs_for
 from ..engine.runtime import CaseWorkflow, EngineError
+from ..eventlog import chain
+from ..eventlog.hashing import dumps as canonical_json
 from ..models import Case, CaseState, WorkItem
 from ..notifications import notify_assigned
 from ..services import Services

@@ -22,7 +22,7 @@ receives it, i.e. after the model's own scripts that follow the task ran (`submi
 * the submission record, the FA's questions with the answers given, the additional-mitigation rounds;
 * the evidence files of the institution and its partners (name, type, size, SHA-256; not the bytes).
 
-The package is canonical JSON (`audit.hashing.dumps`); its SHA-256 goes into the `submission_frozen` event of
+The package is canonical JSON (`eventlog.hashing.dumps`); its SHA-256 goes into the `submission_frozen` event of
 the case stream (audit chain, dossier). Replays ignore that event: it records what was sent, it does not move
 the case (service/audit/replay.py).
 
@@ -42,10 +42,10 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..audit.hashing import dumps, iso
 from ..auth.permissions import CaseScope
 from ..engine.runtime import CaseWorkflow, EngineError, HumanTask
 from ..errors import N_
+from ..eventlog.hashing import dumps, iso
 from ..models import Attachment, Case, SubmissionPackage, WorkItem
 
 PROPERTY = "submitsToFundingAgency"

@@ -38,9 +38,9 @@ def _quiet_engine() -> None:
               help="Processes for a large log (default: one per CPU, from 1,000,000 events on).")
 def verify_command(case_id: int | None, anchors_file: str | None, as_json: bool, workers: int | None) -> None:
     """Recompute every event hash; check seqs, links, stream heads and anchors. Exit 1 on the first problem."""
-    from ..audit.anchors import load_anchors, read_export
-    from ..audit.chain import case_stream
-    from ..audit.verify import verify
+    from ..eventlog.anchors import load_anchors, read_export
+    from ..eventlog.chain import case_stream
+    from ..eventlog.verify import verify
 
     svc = _svc()
     external = read_export(Path(anchors_file).read_text(encoding="utf-8")) if anchors_file else None
@@ -76,7 +76,7 @@ def verify_command(case_id: int | None, anchors_file: str | None, as_json: bool,
 @click.option("--no-new", is_flag=True, help="Do not make a new anchor (with --export: just export).")
 def anchor_command(export_file: str | None, no_new: bool) -> None:
     """Record the head of every stream now, chained to the previous anchor."""
-    from ..audit.anchors import AnchorRefused, create_anchor, export_lines, load_anchors
+    from ..eventlog.anchors import AnchorRefused, create_anchor, export_lines, load_anchors
 
     svc = _svc()
     if not no_new:

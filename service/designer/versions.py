@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
 from ..auth.actor import Actor
 from ..auth.permissions import may_design
 from ..engine.migration import spec_changes
 from ..errors import N_, Conflict, Forbidden, NotFound
+from ..eventlog import chain
 from ..models import ModelVersion
 from ..services import Services
 from ..unit_of_work import unit_of_work

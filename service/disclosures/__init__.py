@@ -26,13 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
 from ..auth.actor import Actor
 from ..auth.permissions import case_scope, may_work
 from ..clock import JST
 from ..designer.store import form_json, latest_published, model_hash
 from ..engine.runtime import TaskNotReady
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
+from ..eventlog import chain
 from ..forms.schema import validate
 from ..models import (
     Case,

@@ -11,7 +11,7 @@ from .base import Base
 
 
 class AuditAnchor(Base):
-    """The heads of all event streams at one moment (see service/audit/anchors.py).
+    """The heads of all event streams at one moment (see service/eventlog/anchors.py).
 
     `changed` holds the heads that moved since the previous anchor (all heads in the first one), so the full
     set at any anchor is the union of the anchors up to it; `heads_digest` covers that full set. Exported

@@ -1,7 +1,7 @@
 """What an institution submitted to its funding agency, frozen when it submitted it (service/cases/submissions.py).
 
 Each round (the first submission, each answer to the FA's questions, each additional-mitigation round) is one
-row: the package as canonical JSON (`service.audit.hashing.dumps`) and its SHA-256, which the case's
+row: the package as canonical JSON (`service.eventlog.hashing.dumps`) and its SHA-256, which the case's
 `submission_frozen` event also carries, so the audit chain vouches for the package.
 """
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
+from ..eventlog import chain
 from ..models import MitigationMeasure, RiskLevel, TechnologyArea, TechnologyAreaList
 from . import mitigation_catalog, risk_levels, technology_area_versions, technology_areas
 

@@ -21,10 +21,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..audit import chain
 from ..auth.actor import Actor
 from ..clock import JST
 from ..errors import InvalidRequest
+from ..eventlog import chain
 from ..models import Organization, ScreeningEntry, ScreeningSnapshot
 from ..services import Services
 from ..unit_of_work import unit_of_work

@@ -24,16 +24,16 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import clock
-from ..audit.anchors import latest_anchor, load_anchors
-from ..audit.chain import case_stream
 from ..audit.presentation import Describer, action_label, timeline
 from ..audit.reads import record_read, versions_of
 from ..audit.replay import ReplayFailed, first_difference, point_in_time, stored_state
-from ..audit.verify import verify
 from ..auth.permissions import View, case_view, may_read_history
 from ..cases import queries
 from ..cases.history import diagram_links, model_map
 from ..designer.store import version_files
+from ..eventlog.anchors import latest_anchor, load_anchors
+from ..eventlog.chain import case_stream
+from ..eventlog.verify import verify
 from ..web.render import duration_text, person_name
 from . import labels
 

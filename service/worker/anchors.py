@@ -1,10 +1,10 @@
-"""The daily audit anchor (service/audit/anchors.py), made by whichever timer worker gets there first."""
+"""The daily audit anchor (service/eventlog/anchors.py), made by whichever timer worker gets there first."""
 
 from __future__ import annotations
 
 import logging
 
-from ..audit.anchors import AnchorRefused, ensure_daily_anchor
+from ..eventlog.anchors import AnchorRefused, ensure_daily_anchor
 from ..services import Services
 
 log = logging.getLogger("tejun.worker")

@@ -6,10 +6,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import select, text
 
-from service.audit.anchors import load_anchors
-from service.audit.chain import case_stream
-from service.audit.verify import verify
 from service.cases import commands
+from service.eventlog.anchors import load_anchors
+from service.eventlog.chain import case_stream
+from service.eventlog.verify import verify
 from service.models import Event, EventStream, WorkItem
 from tests.conftest import model_set
 

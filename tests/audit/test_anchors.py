@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from service.audit.anchors import (
+from service.eventlog.anchors import (
     AnchorRefused,
     create_anchor,
     ensure_daily_anchor,
@@ -16,9 +16,9 @@ from service.audit.anchors import (
     load_anchors,
     read_export,
 )
-from service.audit.chain import case_stream
-from service.audit.hashing import heads_digest
-from service.audit.offline import check_chain
+from service.eventlog.chain import case_stream
+from service.eventlog.hashing import heads_digest
+from service.eventlog.offline import check_chain
 from service.models import AuditAnchor, EventStream
 from service.worker.anchors import anchor_daily
 

@@ -21,13 +21,13 @@ from sqlalchemy import create_engine, select, text
 
 from service import clock
 from service.app import create_app
-from service.audit import verify as verify_module
-from service.audit.anchors import load_anchors
 from service.auth.actor import SYSTEM, Actor
 from service.auth.admin import ensure_organization, ensure_user, grant_role
 from service.cases import commands
 from service.config import Settings
 from service.designer.store import store_version
+from service.eventlog import verify as verify_module
+from service.eventlog.anchors import load_anchors
 from service.migrate import upgrade
 from service.models import Call, Program, User, WorkItem
 from service.unit_of_work import unit_of_work
@@ -156,12 +156,15 @@ def test_replay_every_case(isolated, case_id):
 
 @pytest.fixture(scope="module")
 def verifier(tmp_path_factory):
-    """The dossier checker alone: service/__init__.py and four files of service/audit, nothing else."""
+    """The dossier checker alone: service/__init__.py, two files of service/audit and three of service/eventlog,
+    nothing else."""
     place = tmp_path_factory.mktemp("verifier")
-    (place / "service" / "audit").mkdir(parents=True)
+    (place / "service" / "__init__.py").parent.mkdir(parents=True)
     (place / "service" / "__init__.py").write_bytes((ROOT / "service" / "__init__.py").read_bytes())
-    for name in ("__init__.py", "dossier.py", "hashing.py", "offline.py"):
-        (place / "service" / "audit" / name).write_bytes((ROOT / "service" / "audit" / name).read_bytes())
+    for name in ("audit/__init__.py", "audit/dossier.py", "eventlog/__init__.py", "eventlog/hashing.py",
+                 "eventlog/offline.py"):
+        (place / "service" / name).parent.mkdir(exist_ok=True)
+        (place / "service" / name).write_bytes((ROOT / "service" / name).read_bytes())
 
     def run(*args: str) -> subprocess.CompletedProcess:
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONNOUSERSITE": "1"}
@@ -236,7 +239,7 @@ def test_the_report_is_printable_html_in_japanese(isolated, case_id, tmp_path):
 def test_publishing_models_and_loading_reference_data_are_recorded(isolated, case_id, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from service.audit.chain import SYSTEM_STREAM
+    from service.eventlog.chain import SYSTEM_STREAM
     from service.models import Event
     from service.reference.sync import sync_reference_data
 

@@ -6,9 +6,9 @@ import threading
 
 from sqlalchemy import select
 
-from service.audit.chain import case_stream
 from service.cases import commands
 from service.errors import Conflict
+from service.eventlog.chain import case_stream
 from service.models import Event
 from tests.conftest import model_set, postgres_only
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from service.audit.chain import SYSTEM_STREAM, case_stream
 from service.auth import tokens
 from service.auth.actor import SYSTEM
 from service.auth.admin import set_password
 from service.designer.store import model_hash
+from service.eventlog.chain import SYSTEM_STREAM, case_stream
 from service.models import Case, Event, User
 from service.unit_of_work import unit_of_work
 

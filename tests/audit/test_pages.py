@@ -113,7 +113,7 @@ def test_a_read_that_cannot_be_logged_is_refused(app, world, history, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("the log is unavailable")
 
-    monkeypatch.setattr("service.web.audit.chain.append", broken)
+    monkeypatch.setattr("service.audit.reads.chain.append", broken)
     refused = auditor.get(f"/audit/cases/{history}")
     assert refused.status_code == 503 and "量子センサー" not in refused.get_data(as_text=True)
 
@@ -121,7 +121,7 @@ def test_a_read_that_cannot_be_logged_is_refused(app, world, history, monkeypatc
 def test_the_reports_anchor_time_is_in_japan_time_like_every_other_time(app, svc, world, history, travel):
     from datetime import UTC, datetime
 
-    from service.audit.anchors import create_anchor
+    from service.eventlog.anchors import create_anchor
 
     travel.moment = datetime(2026, 6, 30, 15, 30, tzinfo=UTC)  # 2026-07-01 00:30 in Japan
     create_anchor(svc)

@@ -11,9 +11,9 @@ import json
 import pytest
 from sqlalchemy import insert, text, update
 
-from service.audit.anchors import create_anchor
-from service.audit.chain import case_stream
-from service.audit.hashing import event_hash
+from service.eventlog.anchors import create_anchor
+from service.eventlog.chain import case_stream
+from service.eventlog.hashing import event_hash
 
 from .helpers import EVENTS, HEADS, check, loop_case, rows_of, tampering
 

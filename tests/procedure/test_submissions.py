@@ -17,9 +17,9 @@ import pytest
 
 from service.attachments import store_upload
 from service.audit.dossier import verify_dossier
-from service.audit.hashing import dumps
 from service.audit.replay import replay_and_compare
 from service.cases import submissions
+from service.eventlog.hashing import dumps
 from service.forms import references
 from service.models import Case, SubmissionPackage
 from tests.web.helpers import bearer, sign_in

@@ -13,11 +13,11 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from service import demo, demo_cases
-from service.audit.chain import case_stream
 from service.audit.presentation import _MORE_ACTIONS
 from service.cases.history import model_map
 from service.designer import names
 from service.engine.loader import BPMN_NS
+from service.eventlog.chain import case_stream
 from service.models import Case, Event, Membership, User, WorkItem
 from service.web import labels
 from tests.conftest import ROOT
