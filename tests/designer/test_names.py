@@ -102,8 +102,10 @@ def test_the_designers_validation_warns_of_a_name_in_one_language_and_stays_vali
     """The editor's "validate" lists, beside the problems, the elements of the procedure named in one language
     only; a warning, not a problem: the set stays valid and can be saved."""
     from service.designer.store import DEFAULT_SET, latest_published, version_files
-    from tests.designer.test_designer_pages import json_post
     from tests.web.helpers import sign_in
+
+    def json_post(client, path, body):
+        return client.post(path, json=body, headers={"X-CSRFToken": client.csrf, "Accept": "application/json"})
 
     designer = sign_in(app, world, "designer")
     with svc.db.reader() as session:
