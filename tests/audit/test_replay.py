@@ -260,3 +260,24 @@ def test_the_latest_moment_lists_exactly_the_open_work_items(svc, world, travel)
     commands.complete_task(svc, security, only_item(svc, case_id).task_id, {"summary": "初版"})
     view = _moment(svc, case_id, None)["view"]
     assert [t["element_id"] for t in view["tasks"]] == [i.element_id for i in items(svc, case_id)] == ["review"]
+
+
+def test_a_replay_runs_the_live_pipeline_and_writes_nothing(svc, world, travel):
+    """Replays run the live `CaseChange` with writes off: no event, work item, notification or state is written,
+    however far the replayed case moved (here: through a timer and to its end)."""
+    from service.models import Notification, WorkItem
+
+    case_id = loop_case(svc, world, travel, rounds=2)
+
+    def counts():
+        with svc.db.reader() as session:
+            state = session.get(CaseState, case_id)
+            return (session.query(Event).count(), session.query(WorkItem).count(),
+                    session.query(Notification).count(), state.state, state.updated_at)
+
+    before = counts()
+    with svc.db.reader() as session:
+        result = replay_and_compare(session, session.get(Case, case_id))
+        assert not session.new and not session.dirty and not session.deleted
+    assert result.identical, result.differences
+    assert counts() == before
