@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..auth.actor import Actor
 from ..auth.permissions import (
@@ -23,12 +23,12 @@ from ..auth.roles import LaneError, parse_lane
 from ..designer.store import form_json, specs_for
 from ..engine.runtime import CaseWorkflow, TaskNotReady
 from ..errors import N_, NotFound
-from ..forms.schema import localize, localize_ui
+from ..forms.schema import localize_ui
 from ..models import Case, CaseState, WorkItem
 from ..task_hooks import starting_data
 from . import messages as case_messages
 from .context import render_instructions, task_context
-from .forms import expanded_schema
+from .forms import form_schema
 
 CASE_SORTS = {"updated": Case.updated_at.desc(), "-updated": Case.updated_at.asc(), "created": Case.created_at.desc(),
               "-created": Case.created_at.asc(), "reference": Case.reference}
@@ -146,19 +146,27 @@ def case_actions(actor: Actor, case: Case, flow: CaseWorkflow) -> list[str]:
 
 
 def restore(session: Session, case: Case, time_limit: float = 1.0) -> CaseWorkflow:
-    spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
-    state = session.get(CaseState, case.id)
-    return CaseWorkflow.restore(state.state, spec, subprocess_specs, time_limit=time_limit)
+    """The case's workflow as stored (the case pipeline's own restore, for reading)."""
+    from .pipeline import restore_flow
+
+    return restore_flow(session, case, time_limit)
 
 
-def visible_work_item(session: Session, actor: Actor, task_id: str) -> tuple[WorkItem, Case]:
-    item = session.scalars(select(WorkItem).where(WorkItem.task_id == str(task_id))).first()
-    if item is None:
+def visible_work_item(session: Session, actor: Actor, task_id: str, *,
+                      with_state: bool = False) -> tuple[WorkItem, Case] | tuple[WorkItem, Case, bytes]:
+    """The open work item, its case (with the case's parties, for `case_scope`) and, `with_state`, the case's
+    stored workflow: one statement. NotFound unless the actor may work it, assign it or sees the case whole."""
+    columns = [WorkItem, Case, *([CaseState.state] if with_state else [])]
+    query = select(*columns).join(Case, Case.id == WorkItem.case_id).where(WorkItem.task_id == str(task_id))
+    if with_state:
+        query = query.join(CaseState, CaseState.case_id == Case.id)
+    row = session.execute(query.options(joinedload(Case.parties))).unique().first()
+    if row is None:
         raise NotFound(N_("no such open task (it may have been completed already)"))
-    case = session.get(Case, item.case_id)
+    item, case = row[0], row[1]
     if not (may_work(actor, item) or may_assign(actor, item) or _whole_view_shows(session, actor, case, item)):
         raise NotFound(N_("no such open task (it may have been completed already)"))
-    return item, case
+    return (item, case, row[2]) if with_state else (item, case)
 
 
 def _whole_view_shows(session: Session, actor: Actor, case: Case, item: WorkItem) -> bool:
@@ -176,20 +184,24 @@ def _whole_view_shows(session: Session, actor: Actor, case: Case, item: WorkItem
 
 
 def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") -> dict:
-    """Everything a form page needs: the localized schema, UI schema and the data to start from.
+    """Everything a task page (and `GET /api/v1/tasks/<id>`) shows, in `lang`: the form's schema and UI
+    schema, the data to start from, what the model shows beside the form, the instructions.
 
-    Starting data is what the case already holds for the form's fields (e.g. the previous round's
-    answers), overlaid by the user's saved draft.
+    One statement reads the work item, its case and the case's stored workflow; the form comes from the
+    per-version caches, localized once (reference lists included); the task's data is read from the stored
+    state without restoring the workflow (`CaseWorkflow.peek_ready_task`). Starting data is what the case
+    already holds for the form's fields (e.g. the previous round's answers), overlaid by the user's saved
+    draft.
     """
-    item, case = visible_work_item(session, actor, task_id)
-    schema = expanded_schema(session, case, item.form) if item.form else None
+    item, case, state = visible_work_item(session, actor, task_id, with_state=True)
+    schema = form_schema(session, case, item.form, lang) if item.form else None
     spec_props = {}
     ui_schema = None
     context, instructions = [], None
     if item.form:
-        flow = restore(session, case)
+        spec, subprocess_specs = specs_for(session, case.model_version_id, case.process_id)
         try:
-            task = flow.human_task(item.task_id)
+            task = CaseWorkflow.peek_ready_task(state, spec, subprocess_specs, item.task_id)
         except TaskNotReady:
             raise NotFound(N_("no such open task (it may have been completed already)")) from None
         ui_name = task.properties.get("formUiSchemaFilename")
@@ -205,7 +217,7 @@ def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") ->
     return {
         "item": item,
         "case": case,
-        "schema": localize(schema, lang) if schema else None,
+        "schema": schema,
         "ui_schema": localize_ui(ui_schema, lang) if ui_schema else {},
         "data": data,
         "may_work": may_work(actor, item),
@@ -213,6 +225,7 @@ def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") ->
         "context": context,
         "instructions": instructions,
     }
+
 
 def case_filter_choices(session: Session, actor: Actor) -> tuple[list, list]:
     """The lead institutions and programmes of the cases the actor sees (the case list's filter choices)."""
