@@ -7,6 +7,7 @@ the case is kept, marked `error` with the reason, and the input that got it ther
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
@@ -24,7 +25,7 @@ from ..notifications import notify_assigned
 from ..services import Services
 from ..task_hooks import before_task_completed, on_task_completed
 from ..unit_of_work import unit_of_work
-from . import intake, submissions
+from . import intake, required_forms, submissions
 from . import messages as case_messages
 from .designation import designated_for
 from .forms import validate_submission
@@ -210,6 +211,7 @@ def complete_task(
                 raise Conflict(N_("this task was already completed")) from None
             kind = submissions.submitting(f, task, clean)  # the model names the tasks that submit to the FA
             if kind:
+                required_forms.check(session, case, task, clean, actor.locale)  # the call's forms, all there
                 submits.append(kind)
 
         change.run(step)
@@ -334,7 +336,7 @@ def send_message(svc: Services, actor: Actor, case_id: int, name: str, payload: 
             if not message.may_send(actor, case):
                 raise Forbidden(N_("you may not send '%(name)s' to this case"), params={"name": name})
             followups.hold_change(session, case, actor, name, dict(message.check({} if payload is None else payload)))
-            return outcome(session, actor, case)
+            return replace(outcome(session, actor, case), held=True)
         if not waiting:
             raise Conflict(N_("the case is not waiting for '%(name)s' now"), params={"name": name})
         lanes = {m.lane for m in waiting}

@@ -4,6 +4,7 @@ ministry designates as well as a funding agency (「国又はFAが指定する�
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,11 +12,23 @@ import pytest
 from service.audit.replay import replay_and_compare
 from service.cases import commands
 from service.cases.designation import start_designation
-from service.errors import NotFound
+from service.errors import NotFound, ValidationFailed
 from service.forms import references
 from service.models import Call, Case, Program
+from tests.web.helpers import bearer, post_json, sign_in
 
-from .drive import ASSESSMENT_AS_PROPOSED, MANAGED_DATA, Driver, approve, iso, roster, screening, today
+from .drive import (
+    ASSESSMENT_AS_PROPOSED,
+    MANAGED_DATA,
+    Driver,
+    approve,
+    feasible,
+    iso,
+    mitigation_plan,
+    roster,
+    screening,
+    today,
+)
 
 
 @pytest.fixture
@@ -113,10 +126,13 @@ def test_the_calls_days_forms_and_end_date_drive_its_cases(drive, world, svc, tr
     assert drive.value(case_id, "deadline_warning_at") == "2027-03-24T09:00:00+09:00"  # 7 days before
     to_assessment(drive, case_id)
     drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
+    # ② needs no mitigation, yet the call requires a plan: ③ runs
+    drive.do(case_id, "plan_mitigation", "security", mitigation_plan("M1"))
+    drive.do(case_id, "confirm_mitigation_feasibility", "researcher", feasible("mitigation_feasibility"))
     drive.do(case_id, "institutional_approval", "admin", approve())
     review = drive.item(case_id, "review_submission")
     assert review.due_at == datetime(2026, 4, 11, 14, 59, 59, tzinfo=UTC)  # 10 days after submission, JST
-    assert drive.task_data(case_id, review.task_id)["required_forms_missing"] == ["mitigation_plan"]
+    assert drive.task_data(case_id, review.task_id)["required_forms_missing"] == []  # the FA checks again
 
     # an application giving its own end date keeps it
     own = apply(drive, call_id, project_end_date=date(2027, 9, 30))
@@ -146,3 +162,52 @@ def test_a_ministry_designates_and_the_funding_agency_publishes_the_call(drive, 
             world.fa_id, world.ministry_id, True)
     assert drive.value(apply(drive, case.call_id), "call")["designated"] is True
     replays_identically(svc, case_id)
+
+
+def test_the_institution_cannot_submit_until_the_forms_the_call_requires_are_there(app, drive, world, svc):
+    designation_id, call_id = designate(drive, f"{world.tag}-RF", required_forms=["managed_data"])
+    case_id = apply(drive, call_id)
+    drive.do(case_id, "fix_team_roster", "security", roster(world, partner=False))
+    drive.identification(case_id, partner=False, managed_data={"managed_data_inventory": {"items": []}})
+    drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
+    item = drive.item(case_id, "institutional_approval")
+    version = drive.case(case_id).version
+
+    # the approver sees beside the form what is still missing
+    api = app.test_client()
+    task = api.get(f"/api/v1/tasks/{item.task_id}", headers=bearer(api, world, "admin")).get_json()
+    assert {c["path"]: c["value"] for c in task["context"]}["required_forms_missing"] == ["managed_data"]
+
+    # approving is refused, naming the form: in the use case, the API and the form page
+    with pytest.raises(ValidationFailed) as caught:
+        commands.complete_task(svc, replace(drive.actor("admin"), locale="en"), item.task_id, approve(),
+                               expected_version=version)
+    assert [(e["pointer"], e["form"], e["message"]) for e in caught.value.errors] == [(
+        "", "managed_data", "The call requires the form \u201cManaged data inventory\u201d, which this case does "
+        "not have yet: it cannot be submitted to the FA until it is there.")]
+    response = api.post(f"/api/v1/tasks/{item.task_id}/complete", headers=bearer(api, world, "admin"),
+                        json={"data": approve(), "expected_version": version})
+    assert response.status_code == 422
+    assert [(e["pointer"], e["form"]) for e in response.get_json()["errors"]] == [("", "managed_data")]
+    page = sign_in(app, world, "admin")
+    response = post_json(page, f"/tasks/{item.task_id}/submit", {"data": approve(), "expected_version": version})
+    assert response.status_code == 422
+    assert [(e["pointer"], e["message"]) for e in response.get_json()["errors"]] == [
+        ("", "公募が求める様式「管理対象データの管理状況」がまだありません。そろうまでFAへ提出できません。")]
+    case = drive.case(case_id)
+    assert (case.version, case.fa_submission) == (version, "awaiting")  # nothing written
+    assert drive.events(case_id, "submission_frozen") == []
+
+    # returned to ①, the office records the managed data; then the submission goes through
+    drive.do(case_id, "institutional_approval", "admin", {"institutional_approval": {
+        "decision": "return", "return_to": "identification", "approved_on": iso(today()),
+        "comments": "管理対象データを記録すること"}})
+    drive.identification(case_id, partner=False)
+    drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
+    item = drive.item(case_id, "institutional_approval")
+    assert drive.task_data(case_id, item.task_id)["required_forms_missing"] == []
+    drive.do(case_id, "institutional_approval", "admin", approve())
+    assert drive.case(case_id).fa_submission == "submitted"
+    review = drive.item(case_id, "review_submission")
+    assert drive.task_data(case_id, review.task_id)["required_forms_missing"] == []
+    replays_identically(svc, designation_id, case_id)
