@@ -93,6 +93,9 @@ class OutcomeSchema(ma.Schema):
     status = ma.fields.String()
     next_task_ids = ma.fields.List(ma.fields.String())
     error = ma.fields.String(allow_none=True)
+    held = ma.fields.Boolean(metadata={"description": "true when a roster change or the FA's follow-up request "
+                                                      "was recorded but is held until the case can take it; the "
+                                                      "case itself did not move"})
 
 
 class TaskSchema(ma.Schema):

@@ -58,6 +58,8 @@ class Outcome:
     status: str
     next_task_ids: list[str] = field(default_factory=list)
     error: str | None = None
+    # the change was recorded but held until the case can take it (service/followups): the case did not move
+    held: bool = False
 
 
 # key added to an event's data when several tasks of one element are ready at once (multi-instance): the

@@ -279,7 +279,6 @@ def case_message(case_id: int):
     payload, errors, shown = _read_message(name, request.form)
     if errors:
         return render_case(case_id, action={"name": name, "errors": errors, "values": shown}), 422
-    version = case.version
     try:
         outcome = commands.send_message(services(), actor, case_id, name, payload)
     except Forbidden:
@@ -292,7 +291,7 @@ def case_message(case_id: int):
     if outcome.status == "error":
         flash(_("The case stopped with an error in the process model. An administrator has to look at it."),
               "error")
-    elif outcome.version == version:  # held (service/followups): the case itself did not move
+    elif outcome.held:  # recorded, waiting until the case can take it (service/followups)
         flash(_("The change was recorded. It starts a follow-up as soon as the case can take it."), "success")
     else:
         flash(str(MESSAGE_DONE[name]), "success")

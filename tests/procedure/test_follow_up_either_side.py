@@ -70,12 +70,12 @@ def test_a_new_member_recorded_during_the_application_is_held_then_delivered_aft
     drive.roster(case_id, partner=False)
     newcomer = member("伊藤 四郎", "participant", filled_by="security_office")
     version = drive.case(case_id).version
-    drive.send(case_id, "security", "member_added", {"trigger": {"kind": "member_added", "member": newcomer}})
+    sent = drive.send(case_id, "security", "member_added", {"trigger": {"kind": "member_added", "member": newcomer}})
+    assert (sent.held, sent.version) == (True, version)  # the use case says so; the case itself did not move
     (held,) = drive.events(case_id, "change_held")
     assert held.data["message"] == "member_added" and held.actor_name == world.username("security")
     assert held.data["payload"]["trigger"]["member"] == newcomer
     assert pending(svc, case_id) == [("member_added", "pending")]
-    assert drive.case(case_id).version == version  # the case itself did not move
     # a researcher may not record it, held or not
     with pytest.raises((Forbidden, NotFound)):
         drive.send(case_id, "researcher", "member_added", {"trigger": {"kind": "member_added", "member": newcomer}})
@@ -97,11 +97,16 @@ def test_a_new_member_recorded_during_the_application_is_held_then_delivered_aft
     replays_identically(svc, case_id)
 
 
-def test_a_partner_added_during_an_open_round_waits_for_its_end(drive, world, svc):
+def test_a_partner_added_during_an_open_round_waits_for_its_end(app, drive, world, svc):
+    from tests.web.helpers import bearer
+
     case_id = accepted_case(drive)
-    drive.send(case_id, "fa_officer", "follow_up_requested", fa_request())
+    assert drive.send(case_id, "fa_officer", "follow_up_requested", fa_request()).held is False  # delivered
     partner = {"name": "C研究所", "country": "日本", "foreign": False}
-    drive.send(case_id, "security", "partner_added", {"trigger": {"kind": "partner_added", "partner": partner}})
+    client = app.test_client()
+    response = client.post(f"/api/v1/cases/{case_id}/messages", headers=bearer(client, world, "security"), json={
+        "name": "partner_added", "payload": {"trigger": {"kind": "partner_added", "partner": partner}}})
+    assert response.status_code == 200 and response.get_json()["held"] is True
     assert pending(svc, case_id) == [("partner_added", "pending")]
     drive.tick()
     assert drive.ready(case_id) == ["follow_up_report"]  # the open round is not interrupted
