@@ -9,6 +9,8 @@ unless it shares the disclosures with the lead.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -66,7 +68,8 @@ def replays_identically(svc, case_id: int) -> None:
     assert result.identical, result.differences
 
 
-def test_the_partner_assesses_its_team_with_the_rubric_and_its_measures_join_the_agreed_plan(drive, world, svc):
+def test_the_partner_assesses_its_team_with_the_rubric_and_its_measures_join_the_agreed_plan(drive, world, svc,
+                                                                                               travel):
     case_id = drive.start()
     drive.roster(case_id)
     # a partner's open disclosure task is the partner's: the lead's full view of the case does not open it
@@ -146,6 +149,13 @@ def test_the_partner_assesses_its_team_with_the_rubric_and_its_measures_join_the
         assert {"record_partner_managed_data", "review_partner_assessment", "plan_partner_mitigation"} <= seen
     assert steps_seen(svc, drive, "partner_security", case_id) >= PRIVATE
     assert steps_seen(svc, drive, "auditor", case_id) >= PRIVATE
+
+    # and follow-up: the yearly report asks for the status of the partner's measure beside the lead's
+    travel.moment = datetime(2027, 4, 1, 0, 0, 1, tzinfo=UTC)  # accepted 2026-04-01: 2027-04-01 09:00 JST
+    assert case_id in drive.tick()
+    report = drive.item(case_id, "follow_up_report")
+    status = drive.task_data(case_id, report.task_id)["follow_up_report"]["measures_status"]
+    assert [(m["measure"], m["target"]) for m in status] == [("M5", "M2"), ("M6", "P1-M2")]
     replays_identically(svc, case_id)
 
 
