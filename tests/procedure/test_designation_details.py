@@ -4,6 +4,7 @@ ministry designates as well as a funding agency (「国又はFAが指定する�
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -190,6 +191,9 @@ def test_the_institution_cannot_submit_until_the_forms_the_call_requires_are_the
     assert response.status_code == 422
     assert [(e["pointer"], e["form"]) for e in response.get_json()["errors"]] == [("", "managed_data")]
     page = sign_in(app, world, "admin")
+    shown = re.search(r'data-path="required_forms_missing">(.*?)</div>',
+                      page.get(f"/tasks/{item.task_id}").get_data(as_text=True), re.S).group(1)
+    assert "管理対象データの管理状況" in shown
     response = post_json(page, f"/tasks/{item.task_id}/submit", {"data": approve(), "expected_version": version})
     assert response.status_code == 422
     assert [(e["pointer"], e["message"]) for e in response.get_json()["errors"]] == [
