@@ -44,6 +44,34 @@ def pytest_collection_modifyitems(config, items):
     worker sits idle."""
     slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)  # stable: keeps each module's order
+    # A test that uses no database fixture (every one starts at `database_url`) does the same on SQLite as on
+    # PostgreSQL: it is one_pass, unless its module reads the database address itself (subprocesses, drills).
+    reads_address: dict[Path, bool] = {}
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            continue
+        if item.path not in reads_address:
+            reads_address[item.path] = "TEJUN_TEST_DATABASE_URL" in item.path.read_text(encoding="utf-8")
+        if not reads_address[item.path]:
+            item.add_marker(pytest.mark.one_pass)
+
+
+# A test whose call takes longer than this without the `slow` marker is named at the end of the run: mark it slow
+# (it is then scheduled first) or make it faster. Wall seconds, so a busy machine names more of them.
+UNMARKED_SLOW_SECONDS = 10.0
+_unmarked_slow: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.duration > UNMARKED_SLOW_SECONDS and "slow" not in report.keywords:
+        _unmarked_slow.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _unmarked_slow:
+        terminalreporter.section(f"tests over {UNMARKED_SLOW_SECONDS:.0f} s not marked slow")
+        for duration, nodeid in sorted(_unmarked_slow, reverse=True):
+            terminalreporter.write_line(f"{duration:7.2f}s {nodeid}")
 
 
 def _with_search_path(url: str, schema: str) -> str:
