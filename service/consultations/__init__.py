@@ -109,7 +109,7 @@ def _case_for(session: Session, actor: Actor, case_id: int, *, writing: bool) ->
     case = session.get(Case, case_id)
     scope = case_scope(actor, case)
     if case is None or not visible(scope, case):
-        raise NotFound(N_("no such case"))
+        raise NotFound(N_("no such consultation"))  # the same whether the case or its threads are out of sight
     side = side_of(actor, case)
     if writing and side is None:
         raise Forbidden(N_("only the funding agency and the lead institution's research-security office consult "
