@@ -256,7 +256,7 @@ def test_the_auditors_case_data_is_named_in_the_readers_language(demo_app, svc):
         for case in cases:
             last = lengths[case.id]
             # the latest state, and the events that set the case up, plan the work and close it
-            for at in sorted({last, 2, 3, last // 2, last - 1} - {0}):
+            for at in sorted({last, 3, last // 2} - {0}):
                 html = client.get(f"/audit/cases/{case.id}?at={at}").get_data(as_text=True)
                 panels += html.count('class="audit-case-data"')
                 problems += [f"{lang} {case.reference}@{at}: {p}" for p in case_data_problems(html, lang)]
@@ -284,23 +284,26 @@ def test_the_procedures_steps_and_diagrams_follow_the_readers_language(demo_app,
     app, passwords = demo_app
     with svc.db.reader() as session:
         cases = session.scalars(select(Case).where(Case.title.in_(list(demo_cases.GUIDE)))).all()
+        case = next(c for c in cases if c.kind != "designation")
+        found = model_map(session, case.model_version_id, case.process_id)
+        # every diagram of the procedure (the audit's diagram route: a version's process file)
+        diagrams = {f"/audit/cases/{case.id}/diagram/{case.model_version_id}/{process}.bpmn"
+                    for process in found.process_files}
     for lang in ("en", "ja"):
         client = signed_in(app, passwords, "auditor", lang)
-        problems, diagrams = [], set()
+        problems = []
         for case in cases:
             html = client.get(f"/audit/cases/{case.id}").get_data(as_text=True)
             steps = [visible(cell) for cell in re.findall(r'<td data-label="(?:What|何を)">(.*?)</td>', html, re.S)]
             assert steps, case.reference
-            processes = re.findall(r'process=([\w-]+)#diagram', html)
-            for process in ["", *processes]:
-                page = client.get(f"/audit/cases/{case.id}?process={process}").get_data(as_text=True)
-                diagrams.add(re.search(r'"xml_url": "([^"]+)"', page).group(1))
             if lang == "en":
                 problems += [f"{case.reference}: {s!r}" for s in steps if JAPANESE.search(s)]
                 links = re.findall(r'process=[\w-]+#diagram">([^<]+)</a>', html)
                 problems += [f"{case.reference} link: {name!r}" for name in links if JAPANESE.search(name)]
         for url in sorted(diagrams):
-            root = etree.fromstring(client.get(url).data)
+            answer = client.get(url)
+            assert answer.status_code == 200, url
+            root = etree.fromstring(answer.data)
             for node in root.iter(f"{{{BPMN_NS}}}*"):
                 name, kind = node.get("name") or "", etree.QName(node).localname
                 if kind not in names.SHOWN:
