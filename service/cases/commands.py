@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from .. import clock, followups
 from ..auth.actor import Actor
@@ -30,6 +30,7 @@ from . import messages as case_messages
 from .designation import designated_for
 from .forms import validate_submission
 from .pipeline import INSTANCE_KEY, CaseChange, Outcome, outcome, record_event
+from .queries import visible_work_item
 
 CASE_PROCESS = "research_security_case"
 
@@ -42,20 +43,9 @@ def _visible_case(session: Session, actor: Actor, case_id: int, at_least: View =
     return case
 
 
-def _work_item(session: Session, actor: Actor, task_id: str, *, lock: bool = False) -> tuple[WorkItem, Case]:
-    # the item, its case and the case's parties in one round trip
-    query = (
-        select(WorkItem, Case)
-        .join(Case, Case.id == WorkItem.case_id)
-        .where(WorkItem.task_id == str(task_id))
-        .options(joinedload(Case.parties))
-    )
-    item, case = session.execute(query).unique().first() or (None, None)
-    if item is None:
-        _gone(session, actor, str(task_id))
-    if not may_work(actor, item) and not may_assign(actor, item) and case_view(actor, case) < View.FULL:
-        raise NotFound(N_("no such open task (it may have been completed already)"))
-    return item, case
+def _work_item(session: Session, actor: Actor, task_id: str) -> tuple[WorkItem, Case]:
+    """The item and its case as pages show them (`queries.visible_work_item`, one statement)."""
+    return visible_work_item(session, actor, str(task_id), when_missing=lambda: _gone(session, actor, str(task_id)))
 
 
 def _gone(session: Session, actor: Actor, task_id: str) -> None:

@@ -152,16 +152,20 @@ def restore(session: Session, case: Case, time_limit: float = 1.0) -> CaseWorkfl
     return restore_flow(session, case, time_limit)
 
 
-def visible_work_item(session: Session, actor: Actor, task_id: str, *,
-                      with_state: bool = False) -> tuple[WorkItem, Case] | tuple[WorkItem, Case, bytes]:
+def visible_work_item(session: Session, actor: Actor, task_id: str, *, with_state: bool = False,
+                      when_missing=None) -> tuple[WorkItem, Case] | tuple[WorkItem, Case, bytes]:
     """The open work item, its case (with the case's parties, for `case_scope`) and, `with_state`, the case's
-    stored workflow: one statement. NotFound unless the actor may work it, assign it or sees the case whole."""
+    stored workflow: one statement. NotFound unless the actor may work it, assign it or sees the case whole;
+    the one way pages, the API and the use cases load and authorize a work item. `when_missing()` runs first
+    when there is no such open item (the use cases tell a task finished meanwhile from one never seen)."""
     columns = [WorkItem, Case, *([CaseState.state] if with_state else [])]
     query = select(*columns).join(Case, Case.id == WorkItem.case_id).where(WorkItem.task_id == str(task_id))
     if with_state:
         query = query.join(CaseState, CaseState.case_id == Case.id)
     row = session.execute(query.options(joinedload(Case.parties))).unique().first()
     if row is None:
+        if when_missing is not None:
+            when_missing()
         raise NotFound(N_("no such open task (it may have been completed already)"))
     item, case = row[0], row[1]
     if not (may_work(actor, item) or may_assign(actor, item) or _whole_view_shows(session, actor, case, item)):
