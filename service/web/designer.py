@@ -265,6 +265,8 @@ def builder_texts() -> dict[str, str]:
         "kind_number": _("Number"), "kind_boolean": _("Yes / no"), "kind_date": _("Date"),
         "kind_choice": _("Choice"), "kind_reference": _("Choice from a reference list"),
         "kind_references": _("Several from a reference list"), "kind_advanced": _("Other (JSON)"),
+        "kind_list": _("List of items (each with fields)"), "items": _("each item of %(list)s"),
+        "editItems": _("Edit the item fields"), "atLeastOne": _("At least one"),
         "previewOnly": _("This is a preview: nothing was sent."),
     }
 

@@ -11,11 +11,6 @@
 import { useState } from 'react';
 
 const KINDS = ['text', 'textarea', 'integer', 'number', 'boolean', 'date', 'choice', 'reference', 'references', 'list', 'advanced'];
-// Texts the server does not send (yet): by the page's language.
-const MORE = {
-  ja: { kind_list: '項目のリスト（各項目に複数の欄）', items: '%(list)s の各項目', editItems: '項目の欄を編集', atLeastOne: '1件以上' },
-  en: { kind_list: 'List of items (each with fields)', items: 'each item of %(list)s', editItems: 'Edit the item fields', atLeastOne: 'At least one' },
-};
 const ITEMS = '[]'; // a path step into a list's items
 const ORGANIZATION_LISTS = new Set(['institutions', 'ministries', 'funding_agencies']);
 
@@ -350,7 +345,7 @@ function ChoicesInput({ id, hintId, schema, hint, onChange }) {
 
 export function FormBuilder({ schema, texts, lists, onChange, latest }) {
   const lang = (document.documentElement.lang || 'ja').slice(0, 2) === 'en' ? 'en' : 'ja';
-  const t = { ...MORE[lang], ...texts, lang };
+  const t = { ...texts, lang };
   const nodes = objectNodes(schema);
   // a form that is one object (its fields under one key) opens on that object's fields
   const tops = nodes.filter((p) => p.length === 1);
