@@ -9,9 +9,7 @@ from __future__ import annotations
 
 def forget_model_caches() -> None:
     from service import model_cache
-    from service.cases import history
     from service.forms import references
 
     model_cache.forget()
-    history._maps.clear()  # one of model_cache's too, once history.py's change lands
     references.forget()

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import model_cache
 from ..auth.permissions import CaseScope, View
 from ..designer.store import form_json, specs_for, version_files
 from ..models import Case, Event, TaskRoute, User, WorkItem
@@ -112,14 +113,15 @@ class ModelMap:
         return en if lang == "en" else ja
 
 
-_maps: dict[tuple[int, str], ModelMap] = {}
+_maps = model_cache.bounded("history_maps", 64)  # (version, process) -> ModelMap
 
 
 def model_map(session: Session, version_id: int, process_id: str) -> ModelMap:
     """Elements, forms, call activities and the file of each process (versions are immutable: cached)."""
-    key = (version_id, process_id)
-    if key in _maps:
-        return _maps[key]
+    return _maps.get((version_id, process_id), lambda: _model_map(session, version_id, process_id))
+
+
+def _model_map(session: Session, version_id: int, process_id: str) -> ModelMap:
     found = ModelMap()
     for name, content in version_files(session, version_id).items():
         if name.endswith(".bpmn"):
@@ -141,7 +143,6 @@ def model_map(session: Session, version_id: int, process_id: str) -> ModelMap:
             ))
             if kind in ("CallActivity", "SubWorkflowTask", "TransactionSubprocess"):
                 links.append(CallLink(bpmn_id, getattr(task_spec, "bpmn_name", None) or bpmn_id, task_spec.spec))
-    _maps[key] = found
     return found
 
 

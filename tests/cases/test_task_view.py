@@ -94,5 +94,5 @@ def test_per_version_caches_are_bounded_and_keep_the_most_recently_used():
     assert cache.get(0, lambda: "reloaded") == "reloaded"  # an evicted entry is loaded again
     # every per-version cache of the service is one of these, bounded, and `forget` empties them all
     names = set(model_cache.caches())
-    assert {"specs", "files", "hashes", "forms", "expanded_forms", "shown_forms"} <= names
+    assert {"specs", "files", "hashes", "forms", "history_maps", "expanded_forms", "shown_forms"} <= names
     assert all(0 < c.maxsize <= 1024 for c in model_cache.caches().values())
