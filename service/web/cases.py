@@ -72,9 +72,23 @@ def render_case(case_id: int, action: dict | None = None) -> str:
             may_retry=case.status == "error" and actor.has("system_admin"),
             action=action or {"name": None, "errors": {}, "values": {}}, member_roles=labels.MEMBER_ROLES,
             process_title=_process_title(session, found, case, process_id, lang),
-            links=[(link, history.bilingual(link.name, lang)) for link in history.diagram_links(found, process_id)],
-            step_title=lambda element_id: found.title(session, case.model_version_id, element_id, lang),
+            links=[(link, element_title(session, found, case.model_version_id, link.element_id, lang)
+                    or history.bilingual(link.name, lang)) for link in history.diagram_links(found, process_id)],
+            step_title=lambda element_id: element_title(session, found, case.model_version_id, element_id, lang),
         )
+
+
+def element_title(session, found, version_id: int, element_id: str | None, lang: str) -> str:
+    """An element's title in `lang`: a task with a form by the form's title, another named element by the names
+    catalog (bpmn/names), else by its name in the model ("日本語 (English)" split)."""
+    from ..designer import names
+
+    element = found.elements.get(element_id or "")
+    if element is not None and element.name and not element.form:
+        named = names.current().element(element_id, lang, found.process_files.get(element.process_id))
+        if named:
+            return named
+    return found.title(session, version_id, element_id, lang)
 
 
 @bp.app_template_global()
@@ -97,7 +111,8 @@ def _process_title(session, found, case, process_id: str, lang: str) -> str:
     for links in found.calls.values():
         for link in links:
             if link.process_id == process_id:
-                return history.bilingual(link.name, lang)
+                return element_title(session, found, case.model_version_id, link.element_id, lang) \
+                    or history.bilingual(link.name, lang)
     return process_id
 
 

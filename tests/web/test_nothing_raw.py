@@ -289,6 +289,7 @@ def test_the_procedures_steps_and_diagrams_follow_the_readers_language(demo_app,
         # every diagram of the procedure (the audit's diagram route: a version's process file)
         diagrams = {f"/audit/cases/{case.id}/diagram/{case.model_version_id}/{process}.bpmn"
                     for process in found.process_files}
+        case_id = case.id
     for lang in ("en", "ja"):
         client = signed_in(app, passwords, "auditor", lang)
         problems = []
@@ -298,8 +299,14 @@ def test_the_procedures_steps_and_diagrams_follow_the_readers_language(demo_app,
             assert steps, case.reference
             if lang == "en":
                 problems += [f"{case.reference}: {s!r}" for s in steps if JAPANESE.search(s)]
+                # the called processes, on the audit history and on the case page
                 links = re.findall(r'process=[\w-]+#diagram">([^<]+)</a>', html)
                 problems += [f"{case.reference} link: {name!r}" for name in links if JAPANESE.search(name)]
+        if lang == "en":  # the case page's links to the processes called from each process ("① リスク確認 (再)")
+            for process in sorted({url.rsplit("/", 1)[1][:-5] for url in diagrams}):
+                page = client.get(f"/cases/{case_id}?process={process}").get_data(as_text=True)
+                problems += [f"case page {process} link: {name!r}" for name in
+                             re.findall(r'process=[\w-]+#diagram">([^<]+)</a>', page) if JAPANESE.search(name)]
         for url in sorted(diagrams):
             answer = client.get(url)
             assert answer.status_code == 200, url
