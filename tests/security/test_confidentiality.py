@@ -14,13 +14,14 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from service.attachments import store_upload
 from service.auth.actor import SYSTEM, Actor, Grant
 from service.auth.admin import ensure_user, grant_role
 from service.auth.permissions import View
-from service.models import Case, CaseParty, Event, Organization
+from service.errors import ValidationFailed
+from service.models import Case, CaseParty, Event, Membership, Organization, User
 from service.unit_of_work import unit_of_work
 from tests.conftest import PASSWORD
 from tests.screening.driver import Driver, disclosure, member
@@ -67,13 +68,42 @@ def test_an_office_naming_another_institutions_researcher_gets_nothing_of_their_
         svc, world, driver, client):
     save_profile(client, world.username("partner_researcher"), SECRET)
     case_id = driver.start()
-    # the lead's office names the partner institution's researcher on its own roster, to fill it "on behalf"
+    # the lead's office names the partner institution's researcher on its own roster, to fill it "on behalf":
+    # the roster is refused at that member, and nothing of the researcher's profile enters the case
+    with pytest.raises(ValidationFailed) as refused:
+        driver.roster(case_id, [member("山田 太郎", "pi", world.username("researcher")),
+                                member("他機関 研究者", "student", world.username("partner_researcher"),
+                                       filled_by="security_office")])
+    assert [e["pointer"] for e in refused.value.errors] == ["/roster/members/1/username"]
+    assert not [i for i in driver.items(case_id) if i.form == "disclosure.schema.json"]
+    assert "Sylvania" not in case_text(driver, case_id)
+
+
+def test_a_researcher_who_left_the_institution_is_not_prefilled_for_its_office(svc, world, driver, client):
+    """Named while a member of the lead institution, with consent for the case, then left it: the lead's
+    office no longer gets the profile when it opens the disclosure task (the rule is checked when the form is
+    shown, not when the roster was accepted)."""
+    save_profile(client, world.username("partner_researcher"), SECRET)
+    with unit_of_work(svc) as session:
+        user = session.scalars(select(User).where(User.username == world.username("partner_researcher"))).one()
+        grant_role(session, SYSTEM, user, session.get(Organization, world.lead_id), "researcher")
+    case_id = driver.start()
     driver.roster(case_id, [member("山田 太郎", "pi", world.username("researcher")),
                             member("他機関 研究者", "student", world.username("partner_researcher"),
                                    filled_by="security_office")])
-    (item,) = [i for i in driver.items(case_id, "fill_disclosure_on_behalf")] or \
-        [i for i in driver.items(case_id) if i.form == "disclosure.schema.json" and i.assignee_id is None]
-    shown = task_data_for(client, world.username("security"), item.task_id).get("disclosure") or {}
+    (item,) = [i for i in driver.items(case_id) if i.form == "disclosure.schema.json"
+               and i.assignee_id is None]
+    granted = client.put(f"/api/v1/disclosures/me/consents/{case_id}",
+                         headers=bearer(client, world.username("partner_researcher")))
+    assert granted.status_code == 200
+    office = world.username("security")
+    consented = task_data_for(client, office, item.task_id)["disclosure"]
+    assert consented["research_funding"][0]["funder"] == "Sylvania Defence Fund"  # the rule lets it through
+
+    with unit_of_work(svc) as session:
+        session.execute(delete(Membership).where(Membership.user_id == user.id,
+                                                 Membership.organization_id == world.lead_id))
+    shown = task_data_for(client, office, item.task_id).get("disclosure") or {}
     assert set(shown) <= {"identity"}  # nothing of the profile; the roster's own data at most
     assert "Sylvania" not in json.dumps(shown, ensure_ascii=False)
     assert "disclosure" not in driver.task_data(case_id, item.task_id)
