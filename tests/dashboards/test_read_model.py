@@ -16,7 +16,9 @@ def _rows(session):
                                  .order_by(CaseMilestones.case_id)).all()
     measures = session.execute(select(CaseMeasure.case_id, CaseMeasure.kind, CaseMeasure.code, CaseMeasure.target,
                                       CaseMeasure.owner, CaseMeasure.due_date, CaseMeasure.at)).all()
-    return [tuple(r) for r in milestones], sorted(tuple(r) for r in measures)
+    # a measure may lack a code, a target or a date: sort on texts, None first
+    return [tuple(r) for r in milestones], sorted((tuple(r) for r in measures),
+                                                  key=lambda row: [(v is not None, str(v)) for v in row])
 
 
 def test_what_the_steps_wrote_is_what_the_events_say(svc, known):  # noqa: F811
