@@ -17,14 +17,25 @@ from sqlalchemy.orm import Session
 from .. import model_cache
 from ..auth.permissions import CaseScope, View
 from ..designer.store import form_json, specs_for, version_files
-from ..models import Case, Event, TaskRoute, User, WorkItem
+from ..models import Case, ConsultationThread, Event, TaskRoute, User, WorkItem
+from ..notifications.texts import N_, text
 from . import private_steps
 from .routing import task_titles
 
+# a consultation between the FA and the lead (service/consultations), told as a sentence on the timeline
+CONSULTATION_ACTIONS = ("consultation_opened", "consultation_answered", "consultation_closed")
+_CONSULTATION_SENTENCES = {
+    ("consultation_opened", "fa"): N_("The funding agency asked the institution: %(title)s"),
+    ("consultation_opened", "institution"): N_("The institution asked the funding agency: %(title)s"),
+    ("consultation_answered", "fa"): N_("The funding agency replied in the consultation: %(title)s"),
+    ("consultation_answered", "institution"): N_("The institution replied in the consultation: %(title)s"),
+    ("consultation_closed", "fa"): N_("The funding agency closed the consultation: %(title)s"),
+    ("consultation_closed", "institution"): N_("The institution closed the consultation: %(title)s"),
+}
 # events people care about (engine bookkeeping such as `engine_steps` stays in the audit log)
 TIMELINE_ACTIONS = ("case_started", "task_completed", "task_claimed", "task_released", "task_assigned",
                     "message_delivered", "timer_fired", "engine_error", "case_retried", "attachment_added",
-                    "submission_frozen")
+                    "submission_frozen", *CONSULTATION_ACTIONS)
 _PROCESS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?process\b[^>]*?\bid=\"([^\"]+)\"")
 # the procedure names elements "日本語 (English)"
 _BILINGUAL = re.compile(
@@ -203,18 +214,40 @@ def history(session: Session, scope: CaseScope, case: Case, lang: str) -> list[E
         select(Event).where(Event.case_id == case.id, Event.action.in_(TIMELINE_ACTIONS)).order_by(Event.seq)
     ).all()
     routes = task_organizations(session, case.id)
-    if not scope.full:
-        events = [e for e in events if e.task_id and scope.sees(routes.get(e.task_id))]
+    # the consultations are the FA's and the lead's shared part: seen as their threads are (also by the FA
+    # before the first submission; not by partners, ministries or researchers)
+    consulting = case.kind == "application" and scope.sees(case.funding_agency_id)
+    events = [e for e in events if (consulting if e.action in CONSULTATION_ACTIONS
+                                    else scope.full or (e.task_id and scope.sees(routes.get(e.task_id))))]
     hidden = private_steps.withheld(session, scope, case, routes)
     user_ids = {e.actor_id for e in events if e.actor_id is not None}
     names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) \
         if user_ids else {}
     found = model_map(session, case.model_version_id, case.process_id)
+    titles = _thread_titles(session, events)
     return [
-        Entry(event, found.title(session, case.model_version_id, event.element_id, lang),
+        Entry(event, _consultation_sentence(event, titles, lang) if event.action in CONSULTATION_ACTIONS
+              else found.title(session, case.model_version_id, event.element_id, lang),
               names.get(event.actor_id) or event.actor_name, event.task_id in hidden)
         for event in events
     ]
+
+
+def _thread_titles(session: Session, events: list[Event]) -> dict[int, str]:
+    ids = {e.data.get("thread") for e in events if e.action in CONSULTATION_ACTIONS and isinstance(e.data, dict)}
+    ids.discard(None)
+    if not ids:
+        return {}
+    return dict(session.execute(select(ConsultationThread.id, ConsultationThread.title)
+                                .where(ConsultationThread.id.in_(ids))).all())
+
+
+def _consultation_sentence(event: Event, titles: dict[int, str], lang: str) -> str:
+    """"The funding agency asked the institution: <the thread's title>", in the reader's language."""
+    data = event.data if isinstance(event.data, dict) else {}
+    msgid = _CONSULTATION_SENTENCES.get((event.action, data.get("side")))
+    title = titles.get(data.get("thread")) or data.get("title") or ""
+    return text(lang, msgid, title=title) if msgid else title
 
 
 def open_items(session: Session, scope: CaseScope, case: Case) -> list[WorkItem]:

@@ -156,3 +156,41 @@ def test_the_fa_and_the_security_office_consult_before_submission_and_only_they_
     with svc.db.reader() as session:
         result = replay_and_compare(session, session.get(Case, case_id))
     assert result.identical, result.differences
+
+
+def test_the_case_timeline_tells_the_consultation_to_its_parties_only(drive, svc, world, app):
+    from service.cases.history import history
+
+    case_id = drive.start()
+    drive.roster(case_id)
+    fa, security = drive.actor("fa_officer"), drive.actor("security")
+    thread_id = consultations.open_thread(svc, fa, case_id, subject="general", title="管理対象データの範囲",
+                                          body="実験データは管理対象ですか。")
+    consultations.answer(svc, security, case_id, thread_id, body="はい、管理対象です。")
+    consultations.close(svc, fa, case_id, thread_id)
+
+    def told(who: str, lang: str) -> list[str]:
+        actor = drive.actor(who)
+        with svc.db.reader() as session:
+            case = session.get(Case, case_id)
+            return [e.title for e in history(session, case_scope(actor, case), case, lang)
+                    if e.event.action.startswith("consultation_")]
+
+    # the FA (before the first submission), the lead's office and auditors read it as sentences of their language
+    for who in ("fa_officer", "security", "auditor"):
+        assert told(who, "ja") == ["資金配分機関が研究機関に相談しました：管理対象データの範囲",
+                                   "研究機関が相談に回答しました：管理対象データの範囲",
+                                   "資金配分機関が相談を終了しました：管理対象データの範囲"], who
+    assert told("security", "en") == [
+        "The funding agency asked the institution: 管理対象データの範囲",
+        "The institution replied in the consultation: 管理対象データの範囲",
+        "The funding agency closed the consultation: 管理対象データの範囲"]
+    # not the partner, the ministry or the team's researchers
+    for who in ("partner_security", "ministry", "researcher"):
+        assert told(who, "ja") == [], who
+    # the case page's own timeline shows it to the FA and not to the partner
+    page = sign_in(app, world, "fa_officer").get(f"/cases/{case_id}").get_data(as_text=True)
+    timeline = page[page.index('id="timeline-heading"'):]
+    assert "資金配分機関が研究機関に相談しました：管理対象データの範囲" in timeline
+    partner = sign_in(app, world, "partner_security").get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "管理対象データの範囲" not in partner
