@@ -15,9 +15,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import model_cache
 from ..cases.commands import INSTANCE_KEY
 from ..cases.forms import expanded_schema
 from ..cases.history import model_map
+from ..consultations import described as consultation_record
 from ..designer import names
 from ..forms import references
 from ..forms.schema import label, localize
@@ -77,8 +79,9 @@ def field_titles(session: Session, version_id: int, lang: str) -> dict[str, str]
     keys of data that no single form describes (case data, event payloads)."""
     version = session.get(ModelVersion, version_id)
     key = (version.content_hash if version is not None else str(version_id), lang)  # ids differ per database
-    if key in _titles:
-        return _titles[key]
+    hit = _titles.peek(key)
+    if hit is not None:
+        return hit
     from ..designer.store import version_files
 
     found: dict[str, str] = {}
@@ -115,11 +118,11 @@ def field_titles(session: Session, version_id: int, lang: str) -> dict[str, str]
                 walk(localize(json.loads(content), lang))
             except ValueError:
                 continue
-    _titles[key] = found
+    _titles.put(key, found)
     return found
 
 
-_titles: dict[tuple[str, str], dict[str, str]] = {}
+_titles = model_cache.bounded("field_titles", 256)  # (model content hash, language) -> field and choice titles
 
 
 class Describer:
@@ -310,6 +313,8 @@ def _details(describer: Describer, event: dict, data: dict[str, Any]) -> tuple[N
                         new=str(data.get("to_hash") or "")[:12])]
     if action == "case_started":
         return None, [str(data.get("title") or "")]
+    if action in consultation_record.CONSULTATION_ACTIONS:
+        return None, consultation_record.notes(describer.session, action, data, describer.lang)
     if data and action not in ("task_claimed", "task_released"):
         return describer.plain(model_hash, data), []
     return None, []

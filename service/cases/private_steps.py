@@ -24,6 +24,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import model_cache
 from ..auth.permissions import CaseScope
 from ..designer.store import specs_for
 from ..forms.context import lookup
@@ -32,15 +33,12 @@ from ..models import Case, Event
 PRIVATE = "privateToOrganization"
 SHARE_WHEN = "sharePrivateStepsWhen"
 
-_props: dict[tuple[int, str], dict[str, dict]] = {}
+_props = model_cache.bounded("private_step_properties", 64)  # (version, process) -> element properties
 
 
 def element_properties(session: Session, version_id: int, process_id: str) -> dict[str, dict]:
     """The `spiffworkflow:property` values of every element the entry process runs (versions are immutable)."""
-    key = (version_id, process_id)
-    if key not in _props:
-        if len(_props) > 64:
-            _props.clear()
+    def load() -> dict[str, dict]:
         spec, subprocess_specs = specs_for(session, version_id, process_id)
         found: dict[str, dict] = {}
         for process in [spec, *subprocess_specs.values()]:
@@ -49,8 +47,9 @@ def element_properties(session: Session, version_id: int, process_id: str) -> di
                 props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
                 if bpmn_id and props:
                     found.setdefault(bpmn_id, dict(props))
-        _props[key] = found
-    return _props[key]
+        return found
+
+    return _props.get((version_id, process_id), load)
 
 
 def _on(value) -> bool:
