@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from .. import followups
 from ..auth.actor import Actor
 from ..auth.permissions import (
     CaseScope,
@@ -142,6 +143,13 @@ def case_actions(actor: Actor, case: Case, flow: CaseWorkflow) -> list[str]:
             continue
         if may_send(actor, case, role) and registry[message.name].may_send(actor, case):
             offered.add(message.name)
+    if case.kind == "application" and not actor.is_system:
+        # changes recorded any time are held until the case can take them (service/followups); the FA's own
+        # request once the case is accepted (a round may be open)
+        for name in followups.HELD_BY_PEOPLE:
+            later = name == "follow_up_requested" and case.outcome != "accepted"
+            if name in PAGE_MESSAGES and not later and registry[name].may_send(actor, case):
+                offered.add(name)
     return [name for name in PAGE_MESSAGES if name in offered]
 
 
