@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import clock
+from . import clock, consultations
 from .auth.actor import SYSTEM, Actor
 from .cases import commands
 from .cases.designation import start_designation
@@ -195,7 +195,14 @@ def _assessment(demo: _Demo, title: str) -> None:
 
 
 def _fa_review(demo: _Demo, title: str) -> None:
-    demo.submitted(demo.start(title), disciplinary=True)
+    case_id = demo.start(title)
+    demo.submitted(case_id, disciplinary=True)
+    # the FA and the lead's office consult on a measure during the review (an open thread)
+    thread_id = consultations.open_thread(
+        demo.svc, demo.actors["fa.officer"], case_id, subject="measure", measure="M5",
+        title="研究データの持ち出し管理", body="M5 の対象に共同研究先との共有データを含めますか。")
+    consultations.answer(demo.svc, demo.actors["a.security"], case_id, thread_id,
+                         body="含めます。共有の手順は研究室の規程に従います。")
 
 
 def _additional(demo: _Demo, title: str) -> None:

@@ -19,6 +19,7 @@ from .. import model_cache
 from ..cases.commands import INSTANCE_KEY
 from ..cases.forms import expanded_schema
 from ..cases.history import model_map
+from ..consultations import described as consultation_record
 from ..designer import names
 from ..forms import references
 from ..forms.schema import label, localize
@@ -312,6 +313,8 @@ def _details(describer: Describer, event: dict, data: dict[str, Any]) -> tuple[N
                         new=str(data.get("to_hash") or "")[:12])]
     if action == "case_started":
         return None, [str(data.get("title") or "")]
+    if action in consultation_record.CONSULTATION_ACTIONS:
+        return None, consultation_record.notes(describer.session, action, data, describer.lang)
     if data and action not in ("task_claimed", "task_released"):
         return describer.plain(model_hash, data), []
     return None, []

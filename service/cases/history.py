@@ -224,16 +224,16 @@ def history(session: Session, scope: CaseScope, case: Case, lang: str) -> list[E
     names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) \
         if user_ids else {}
     found = model_map(session, case.model_version_id, case.process_id)
-    titles = _thread_titles(session, events)
+    titles = thread_titles(session, events)
     return [
-        Entry(event, _consultation_sentence(event, titles, lang) if event.action in CONSULTATION_ACTIONS
+        Entry(event, consultation_sentence(event, titles, lang) if event.action in CONSULTATION_ACTIONS
               else found.title(session, case.model_version_id, event.element_id, lang),
               names.get(event.actor_id) or event.actor_name, event.task_id in hidden)
         for event in events
     ]
 
 
-def _thread_titles(session: Session, events: list[Event]) -> dict[int, str]:
+def thread_titles(session: Session, events: list[Event]) -> dict[int, str]:
     ids = {e.data.get("thread") for e in events if e.action in CONSULTATION_ACTIONS and isinstance(e.data, dict)}
     ids.discard(None)
     if not ids:
@@ -242,7 +242,7 @@ def _thread_titles(session: Session, events: list[Event]) -> dict[int, str]:
                                 .where(ConsultationThread.id.in_(ids))).all())
 
 
-def _consultation_sentence(event: Event, titles: dict[int, str], lang: str) -> str:
+def consultation_sentence(event: Event, titles: dict[int, str], lang: str) -> str:
     """"The funding agency asked the institution: <the thread's title>", in the reader's language."""
     data = event.data if isinstance(event.data, dict) else {}
     msgid = _CONSULTATION_SENTENCES.get((event.action, data.get("side")))
