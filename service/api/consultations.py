@@ -8,17 +8,25 @@
 |                        | for others who see the case); 409 after the FA's decision |
 | POST .../consultations/<thread_id>/messages | the same parties (404 for those who do not see the threads); |
 |                                             | 409 when the thread is closed |
+| POST .../consultations/<thread_id>/attachments | a message with files (multipart): the same parties and checks |
+|                                                | as .../messages; each file checked as the case page's |
 | POST .../consultations/<thread_id>/close | the side that asked (403 for the other side) |
 
-Files are attached on the case page (multipart); here each message lists its files with their download link.
+Each message lists its files with their download link.
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
 from marshmallow import validate
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from .. import consultations
 from ..auth.permissions import View
@@ -29,6 +37,14 @@ from .schemas import StrictSchema
 
 blp = Blueprint("consultations", __name__, url_prefix="/api/v1",
                 description="Consultation between the funding agency and the lead institution on a case")
+# a multipart request's text fields and files in one schema (one documented multipart/form-data body): this
+# blueprint's "files" location reads both
+blp.ARGUMENTS_PARSER = FlaskParser()
+
+
+@blp.ARGUMENTS_PARSER.location_loader("files")
+def _form_and_files(request, schema):
+    return MultiDictProxy(CombinedMultiDict([request.form, request.files]), schema)
 
 
 class ConsultationMessageSchema(ma.Schema):
@@ -66,6 +82,23 @@ class ConsultationOpenSchema(StrictSchema):
 
 class ConsultationPostSchema(StrictSchema):
     body = ma.fields.String(required=True, validate=validate.Length(min=1, max=consultations.MAX_BODY))
+
+
+class _File(Upload):
+    """A part of the request that is a file (a text field of the same name is refused: 422)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ma.ValidationError("a file is expected")
+        return value
+
+
+class ConsultationFilesSchema(StrictSchema):
+    body = ma.fields.String(required=True, validate=validate.Length(min=1, max=consultations.MAX_BODY),
+                            metadata={"description": "the answer (or further question) the files go with"})
+    files = ma.fields.List(_File(), required=True, validate=validate.Length(min=1, max=consultations.MAX_FILES),
+                           metadata={"description": "one or more evidence files (type from the bytes, the "
+                                                    "allow-list and size limit of every evidence file)"})
 
 
 class ConsultationCloseSchema(StrictSchema):
@@ -142,6 +175,21 @@ class ConsultationMessages(MethodView):
     def post(self, args, case_id, thread_id):
         """Answer in an open thread (or ask further), either party; 409 when the thread is closed"""
         return {"id": consultations.answer(services(), actor(), case_id, thread_id, body=args["body"])}
+
+
+@blp.route("/cases/<int:case_id>/consultations/<int:thread_id>/attachments")
+class ConsultationAttachments(MethodView):
+    @blp.arguments(ConsultationFilesSchema, location="files")
+    @blp.alt_response(409, "CONFLICT")
+    @blp.alt_response(413, HTTPStatus(413).name)
+    @blp.alt_response(415, HTTPStatus(415).name)
+    @blp.response(201, ConsultationCreatedSchema)
+    def post(self, args, case_id, thread_id):
+        """Answer in an open thread with evidence files (multipart/form-data: `body` and one or more `files`),
+        either party; each file is checked as on the case page (413 too large, 415 a type not allowed)"""
+        uploads = [consultations.Upload(f.filename or "", f.stream) for f in args["files"]]
+        return {"id": consultations.answer(services(), actor(), case_id, thread_id, body=args["body"],
+                                           files=uploads)}
 
 
 @blp.route("/cases/<int:case_id>/consultations/<int:thread_id>/close")

@@ -194,3 +194,76 @@ def test_the_case_timeline_tells_the_consultation_to_its_parties_only(drive, svc
     assert "資金配分機関が研究機関に相談しました：管理対象データの範囲" in timeline
     partner = sign_in(app, world, "partner_security").get(f"/cases/{case_id}").get_data(as_text=True)
     assert "管理対象データの範囲" not in partner
+
+
+def test_files_reach_a_consultation_through_the_api_with_the_page_s_checks(drive, svc, world, app):
+    case_id = drive.start()
+    thread_id = consultations.open_thread(svc, drive.actor("fa_officer"), case_id, subject="general",
+                                          title="共同研究契約", body="契約書の写しを送ってください。")
+    api = app.test_client()
+    url = f"/api/v1/cases/{case_id}/consultations/{thread_id}/attachments"
+
+    def post(who: str, files: list[tuple[bytes, str]], body: str = "契約書の写しです。"):
+        return api.post(url, headers=token_for(api, world.username(who)), content_type="multipart/form-data",
+                        data={"body": body, "files": [(io.BytesIO(content), name) for content, name in files]})
+
+    sent = post("security", [(PDF, "契約書.pdf"), (b"signed on 2026-04-01\n", "署名記録.txt")])
+    assert sent.status_code == 201, sent.get_json()
+    listed = api.get(f"/api/v1/cases/{case_id}/consultations",
+                     headers=token_for(api, world.username("fa_officer"))).get_json()["items"]
+    message = listed[0]["messages"][-1]
+    assert (message["id"], message["side"], message["body"]) == (sent.get_json()["id"], "institution", "契約書の写しです。")
+    assert [(f["name"], f["content_type"]) for f in message["attachments"]] == [
+        ("契約書.pdf", "application/pdf"), ("署名記録.txt", "text/plain")]
+    downloaded = api.get(message["attachments"][0]["download"], headers=token_for(api, world.username("fa_officer")))
+    assert downloaded.status_code == 200 and downloaded.data == PDF
+    (event,) = drive.events(case_id, "consultation_answered")
+    assert [a["name"] for a in event.data["attachments"]] == ["契約書.pdf", "署名記録.txt"]
+
+    # the page's checks: a type from the bytes outside the allow-list, nothing written; no file, no message
+    refused = post("security", [(b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64, "見積.pdf")])
+    assert refused.status_code == 415 and refused.mimetype == "application/problem+json"
+    assert post("security", []).status_code == 422
+    # not a party: the partner does not see the threads, the auditor reads only
+    assert post("partner_security", [(PDF, "p.pdf")]).status_code == 404
+    assert post("auditor", [(PDF, "a.pdf")]).status_code == 403
+    assert len(drive.events(case_id, "consultation_answered")) == 1
+    with svc.db.reader() as session:
+        assert replay_and_compare(session, session.get(Case, case_id)).identical
+
+
+def test_the_auditor_reads_each_consultation_event_in_sentences_without_keys(drive, svc, world, app):
+    from tests.web.test_i18n import visible
+
+    case_id = drive.start()
+    thread_id = consultations.open_thread(svc, drive.actor("admin"), case_id, subject="measure", measure="M5",
+                                          title="M5 の実施時期", body="M5 の実施を採択後にしてよいか。")
+    consultations.answer(svc, drive.actor("fa_officer"), case_id, thread_id, body="採択後で結構です。",
+                         files=[Upload("回答.pdf", io.BytesIO(PDF))])
+    digest = drive.events(case_id, "consultation_answered")[0].data["attachments"][0]["sha256"]
+    pages = {lang: visible(sign_in(app, world, "auditor", lang=lang).get(f"/audit/cases/{case_id}")
+                           .get_data(as_text=True)) for lang in ("ja", "en")}
+    assert "研究機関が資金配分機関に相談しました：M5 の実施時期" in pages["ja"]
+    assert "相談の対象：A measure" not in pages["ja"] and "相談の対象：リスク軽減措置（M5 " in pages["ja"]
+    assert "資金配分機関が相談に回答しました：M5 の実施時期" in pages["ja"]
+    assert f"添付ファイル：回答.pdf（{len(PDF)} バイト、SHA-256 {digest}）" in pages["ja"]
+    assert "The institution asked the funding agency: M5 の実施時期" in pages["en"]
+    assert "About: A measure (M5 " in pages["en"].replace("（", " (").replace("）", ")")
+    # the event's data keys and codes are not shown (in English, those that are no English word)
+    keys = {"ja": ("thread", "subject", "side", "sha256", "content_type", "institution", "measure", "attachments"),
+            "en": ("thread", "sha256", "content_type", "attachments", "fa")}
+    for lang, text in pages.items():
+        for key in keys[lang]:
+            assert key not in text.split(), (lang, key)
+
+
+def test_a_text_part_named_files_is_refused_not_a_server_error(drive, svc, world, app):
+    case_id = drive.start()
+    thread_id = consultations.open_thread(svc, drive.actor("fa_officer"), case_id, subject="general",
+                                          title="確認", body="確認します。")
+    api = app.test_client()
+    sent = api.post(f"/api/v1/cases/{case_id}/consultations/{thread_id}/attachments",
+                    headers=token_for(api, world.username("security")), content_type="multipart/form-data",
+                    data={"body": "0", "files": "not a file"})
+    assert sent.status_code == 422
+    assert [e["message"] for e in sent.get_json()["errors"]] == ["a file is expected"]

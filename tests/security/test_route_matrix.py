@@ -253,7 +253,7 @@ RULES: dict[str, dict[str, str]] = {
     "consultations.Consultations GET": rule(ok=FULL_A | PART_A | SUMMARY_A),
     **{f"{name} POST": rule(ok={"fa_officer", "fa_manager", "security", "admin"}, forbidden={"auditor", "fa_auditor"})
        for name in ("consultations.Consultations", "consultations.ConsultationMessages", "web.consultation_open",
-                    "web.consultation_answer")},
+                    "web.consultation_answer", "consultations.ConsultationAttachments")},
     **{f"{name} POST": rule(ok={"security", "admin"}, forbidden={"fa_officer", "fa_manager", "auditor", "fa_auditor"})
        for name in ("consultations.ConsultationClose", "web.consultation_close")},
 }
@@ -482,7 +482,9 @@ def _request(m: Matrix, user: str, endpoint: str, method: str, path: str, params
             "consultations.Consultations POST": {"subject": "general", "title": "matrix", "body": "matrix"},
             "consultations.ConsultationMessages POST": {"body": "matrix"},
         }
-        if method in ("POST", "PUT", "PATCH"):
+        if endpoint == "consultations.ConsultationAttachments":  # multipart: a message with a file
+            kwargs["data"] = {"body": "matrix", "files": (io.BytesIO(b"matrix evidence\n"), "matrix.txt")}
+        elif method in ("POST", "PUT", "PATCH"):
             kwargs["json"] = bodies.get(f"{endpoint} {method}", {})
         return kwargs
     token = getattr(client, "csrf", "")
