@@ -601,6 +601,7 @@ def test_every_fixture_user_holds_a_role_valid_in_their_organization():
     assert {role for _o, role, _s in USERS.values()} >= STAFF_ROLES
 
 
+@pytest.mark.slow  # thousands of requests: started first in the parallel pass
 def test_route_matrix(matrix):
     """Every route, every user: the outcome the rules give, and never a 5xx."""
     wrong = []
@@ -619,6 +620,7 @@ def test_route_matrix(matrix):
     assert not wrong, f"{len(wrong)} of {probed} outcomes differ from RULES:\n" + "\n".join(wrong)
 
 
+@pytest.mark.slow  # thousands of requests: started first in the parallel pass
 def test_objects_outside_ones_scope_are_not_found(matrix):
     """The other side's case, its task, file and screening hit: 404 for everyone of FA1's side, never 403."""
     wrong = []
