@@ -26,6 +26,7 @@ from ..cases.queries import restore
 from ..models import Case, Event
 
 NOTIFY_ELEMENT = "notify_foreign_partner"
+REPORT_ELEMENT = "report_to_foreign_partner"  # again at each follow-up round (bpmn/follow_up.bpmn)
 
 
 @dataclass
@@ -71,7 +72,8 @@ def record(session: Session, actor: Actor, case: Case, time_limit: float = 1.0) 
     agreed = {m.get("measure") for m in (flow.lookup("agreed_measures") or []) if isinstance(m, dict)}
     sent = []
     for event in session.scalars(select(Event).where(Event.case_id == case.id, Event.action == "task_completed",
-                                                     Event.element_id == NOTIFY_ELEMENT).order_by(Event.seq)):
+                                                     Event.element_id.in_([NOTIFY_ELEMENT, REPORT_ELEMENT]))
+                         .order_by(Event.seq)):
         note = (event.data or {}).get("foreign_partner_notification") or {}  # the submitted form
         sent.append(Sent(event.at, event.actor_name or "", note.get("notified_on"), note.get("sent_to"),
                          note.get("method"), list(note.get("measure_status") or []),

@@ -121,3 +121,88 @@ def test_a_domestic_case_is_unchanged_by_the_foreign_requests(drive):
     drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
     assert drive.ready(case_id) == ["institutional_approval"]
     assert "link_foreign_requests" not in drive.engine_trail(case_id)
+
+
+def test_each_follow_up_round_reports_the_requested_measures_to_the_foreign_partner_again(drive, svc, world, app):
+    """At each follow-up round of a foreign joint research case the office tells the foreign side again where
+    each measure it requested stands, pre-filled from the round's report; each report is on record."""
+    from .drive import FOLLOW_UP_CONFIRMED
+
+    case_id = drive.start(partner=False, variant="foreign_joint")
+    drive.roster(case_id, partner=False)
+    drive.do(case_id, "record_foreign_partner_request", "security", request())
+    drive.identification(case_id, partner=False)
+    drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
+    plan = drive.item(case_id, "plan_mitigation")
+    with svc.db.reader() as session:
+        shown = task_form(session, drive.actor("security"), plan.task_id)["data"]["mitigation_plan"]["measures"]
+    due = iso(today() + timedelta(days=90))
+    drive.do(case_id, "plan_mitigation", "security", {"mitigation_plan": {"measures": [
+        dict(shown[0], owner="研究推進部", due_date=due)]}})  # FR1 (M1) in the plan, FR2 (M9) not
+    drive.do(case_id, "confirm_mitigation_feasibility", "researcher",
+             {"mitigation_feasibility": {"feasible": True, "confirmed_on": iso(today())}})
+    drive.do(case_id, "institutional_approval", "admin", approve())
+    drive.accept(case_id)
+    first = drive.value(case_id, "foreign_partner_notification")
+    drive.do(case_id, "notify_foreign_partner", "security", {"foreign_partner_notification": dict(
+        first, notified_on=iso(today()), sent_to="Z University Research Office", method="email")})
+
+    # round 1 (the FA asks for it): M1 still in progress, reported as agreed
+    drive.send(case_id, "fa_officer", "follow_up_requested", {"trigger": {"kind": "fa_request", "reason": "定期確認"}})
+    drive.do(case_id, "follow_up_report", "security", {"follow_up_report": {
+        "trigger_kind": "fa_request", "reassessment_required": False,
+        "measures_status": [{"measure": "M1", "status": "in_progress"}]}})
+    drive.do(case_id, "fa_confirm_follow_up", "fa_officer", FOLLOW_UP_CONFIRMED)
+    report = drive.item(case_id, "report_to_foreign_partner")
+    assert (report.role, report.organization_id) == ("security_officer", world.lead_id)
+    with svc.db.reader() as session:
+        start = task_form(session, drive.actor("security"), report.task_id)["data"]["foreign_partner_notification"]
+    assert [(r["request_id"], r["status"]) for r in start["measure_status"]] == [("FR1", "agreed"),
+                                                                                 ("FR2", "not_agreed")]
+    drive.do(case_id, "report_to_foreign_partner", "security", {"foreign_partner_notification": dict(
+        start, notified_on=iso(today()), sent_to="Z University Research Office", method="letter")})
+    assert drive.items(case_id, "report_to_foreign_partner") == []
+
+    # round 2: M1 implemented, with its evidence as the explanation sent
+    drive.send(case_id, "fa_officer", "follow_up_requested", {"trigger": {"kind": "fa_request", "reason": "再確認"}})
+    drive.do(case_id, "follow_up_report", "security", {"follow_up_report": {
+        "trigger_kind": "fa_request", "reassessment_required": False,
+        "measures_status": [{"measure": "M1", "status": "implemented", "evidence": "入退室記録を確認"}]}})
+    drive.do(case_id, "fa_confirm_follow_up", "fa_officer", FOLLOW_UP_CONFIRMED)
+    report = drive.item(case_id, "report_to_foreign_partner")
+    with svc.db.reader() as session:
+        start = task_form(session, drive.actor("security"), report.task_id)["data"]["foreign_partner_notification"]
+    assert [(r["request_id"], r["status"], r.get("note")) for r in start["measure_status"]] == [
+        ("FR1", "implemented", "入退室記録を確認"), ("FR2", "not_agreed", None)]
+    drive.do(case_id, "report_to_foreign_partner", "security",
+             {"foreign_partner_notification": dict(start, notified_on=iso(today()), sent_to="Z University PI",
+                                                   method="meeting")})
+
+    # the record: three sendings, what, when, by whom; the last status reported per request
+    with svc.db.reader() as session:
+        found = foreign.record(session, drive.actor("fa_officer"), session.get(Case, case_id))
+    assert [(s.by, s.method, s.sent_to) for s in found.sent] == [
+        (world.username("security"), "email", "Z University Research Office"),
+        (world.username("security"), "letter", "Z University Research Office"),
+        (world.username("security"), "meeting", "Z University PI")]
+    assert [(r.request_id, r.reported) for r in found.requests] == [("FR1", "implemented"), ("FR2", "not_agreed")]
+    with svc.db.reader() as session:
+        result = replay_and_compare(session, session.get(Case, case_id))
+    assert result.identical, result.differences
+
+
+def test_a_domestic_follow_up_round_reports_to_no_foreign_partner(drive):
+    from .drive import FOLLOW_UP_CONFIRMED, follow_up_report
+
+    case_id = drive.start(partner=False)
+    drive.roster(case_id, partner=False)
+    drive.identification(case_id, partner=False)
+    drive.do(case_id, "review_risk_assessment", "security", ASSESSMENT_AS_PROPOSED)
+    drive.do(case_id, "institutional_approval", "admin", approve())
+    drive.accept(case_id)
+    drive.send(case_id, "fa_officer", "follow_up_requested", {"trigger": {"kind": "fa_request", "reason": "確認"}})
+    drive.do(case_id, "follow_up_report", "security", follow_up_report("fa_request"))
+    drive.do(case_id, "fa_confirm_follow_up", "fa_officer", FOLLOW_UP_CONFIRMED)
+    assert drive.items(case_id, "report_to_foreign_partner") == []
+    assert "prepare_foreign_follow_up_report" not in drive.engine_trail(case_id)
+    assert "record_follow_up" in drive.engine_trail(case_id)
