@@ -24,8 +24,8 @@ from ..designer import names
 from ..forms import references
 from ..forms.schema import label, localize
 from ..models import Call, Case, ModelVersion, Organization, Program, User
-from ..web import labels
-from ..web.render import Node, describe, duration_text, person_name
+from ..wording import labels
+from ..wording.render import Node, describe, duration_text, person_name
 
 # what an event means, for actions the web UI's labels do not name: a sentence in the reader's language
 _MORE_ACTIONS = {

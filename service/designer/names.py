@@ -156,7 +156,7 @@ def _shown_elements(root: etree._Element) -> Iterator[tuple[str, str, str]]:
 
 def known_codes() -> set[str]:
     """Names the pages translate themselves (roles, case variants, messages): no catalog entry needed."""
-    from ..web import labels
+    from ..wording import labels
 
     return {code for table in (labels.ROLES, labels.VARIANTS, labels.MESSAGES, labels.LANE_PLACES) for code in table}
 

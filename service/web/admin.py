@@ -36,7 +36,7 @@ from ..auth import admin
 from ..auth.roles import ALL_ROLES, ORG_KIND_ROLES, ORG_KINDS
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from ..input_guard import ID_MAX
-from . import labels
+from ..wording import labels
 from .blueprint import services
 from .errors import message_for
 

@@ -34,8 +34,8 @@ from ..designer.store import version_files
 from ..eventlog.anchors import latest_anchor, load_anchors
 from ..eventlog.chain import case_stream
 from ..eventlog.verify import verify
-from ..web.render import duration_text, person_name
-from . import labels
+from ..wording import labels
+from ..wording.render import duration_text, person_name
 
 log = logging.getLogger("tejun.audit")
 bp = Blueprint("audit", __name__, url_prefix="/audit", template_folder="templates")
@@ -167,7 +167,7 @@ def _changed_data(changes: dict, titles: dict[str, str]) -> list[tuple[str, str,
     Plain values as the data panels show them (codes, durations, times in JST), structures in brief."""
     from ..audit.presentation import without_internal
     from ..audit.replay import brief
-    from .render import describe
+    from ..wording.render import describe
 
     def shown(key, value) -> str:
         if value is None:

@@ -30,7 +30,7 @@ from ..cases import commands, queries
 from ..cases import messages as case_messages
 from ..errors import N_, Conflict, Forbidden, InvalidRequest, NotFound, TejunError, ValidationFailed
 from ..queues import lookups
-from . import labels
+from ..wording import labels
 from .blueprint import bp, services
 from .errors import message_for
 from .problems import field_errors

@@ -19,9 +19,9 @@ from ..auth.permissions import View, case_scope
 from ..cases import history, queries, submissions
 from ..cases.forms import form_schema
 from ..queues import lookups
-from . import labels
+from ..wording import labels
+from ..wording.render import describe
 from .blueprint import bp, services
-from .render import describe
 
 
 @bp.get("/cases/<int:case_id>")

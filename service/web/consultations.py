@@ -24,7 +24,7 @@ from ..auth.permissions import case_scope
 from ..consultations import foreign
 from ..errors import Conflict, ValidationFailed
 from ..reference import mitigation_catalog
-from . import labels
+from ..wording import labels
 from .blueprint import bp, services
 from .errors import message_for
 

@@ -25,7 +25,7 @@ from ..dashboards import TABLES, Filters, exports
 from ..dashboards.queries import Table, agreed_measures, choices
 from ..errors import N_, NotFound
 from ..queues import queries as queues
-from . import labels
+from ..wording import labels
 from .blueprint import services
 
 bp = Blueprint("dashboard", __name__)

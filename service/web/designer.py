@@ -43,7 +43,7 @@ from ..designer.validation import KNOWN_ROLES, MAX_FILE_BYTES, PRIORITIES, STAGE
 from ..engine.loader import ModelError, Problem
 from ..errors import Conflict, InvalidRequest, NotFound, TejunError
 from ..forms.schema import KNOWN_REFERENCE_LISTS
-from . import labels
+from ..wording import labels
 from .blueprint import services
 from .errors import message_for
 

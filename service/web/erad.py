@@ -24,7 +24,7 @@ from ..erad import queries as erad_queries
 from ..erad import roster_import
 from ..errors import Conflict, Forbidden, InvalidRequest
 from ..models import Case, WorkItem
-from . import labels
+from ..wording import labels
 from .blueprint import bp, services
 from .errors import message_for
 

@@ -18,7 +18,7 @@ from ..cases import queries as case_queries
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, TooManyAttempts, Unauthorized
 from ..queues import lookups
 from ..queues import queries as queues
-from . import labels
+from ..wording import labels
 from .blueprint import bp, services
 from .locale import LANG_COOKIE, LANGUAGES
 

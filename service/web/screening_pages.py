@@ -24,9 +24,9 @@ from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFa
 from ..input_guard import parse_text
 from ..screening import review as screening_review
 from ..screening.sources import SOURCES
-from . import labels
+from ..wording import labels
+from ..wording.render import describe
 from .problems import field_errors, json_problem
-from .render import describe
 
 bp = Blueprint("screening_pages", __name__, template_folder="templates")
 

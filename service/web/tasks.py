@@ -26,11 +26,11 @@ from ..auth.permissions import View, case_scope, case_view
 from ..cases import commands, queries
 from ..errors import TejunError
 from ..queues import lookups
-from . import labels
+from ..wording import labels
+from ..wording.render import describe
 from .blueprint import bp, services
 from .pages import action_failed, safe_next
 from .problems import json_problem
-from .render import describe
 
 
 @bp.get("/tasks/<uuid:task_id>")

@@ -13,8 +13,8 @@ from markupsafe import Markup
 
 from .. import clock
 from ..clock import JST
-from . import labels
-from .render import absolute, duration_text, person_name
+from ..wording import labels
+from ..wording.render import absolute, duration_text, person_name
 
 
 def relative(value: datetime | None) -> str:

@@ -19,7 +19,7 @@ from service.designer import names
 from service.engine.loader import BPMN_NS
 from service.eventlog.chain import case_stream
 from service.models import Case, Event, Membership, User, WorkItem
-from service.web import labels
+from service.wording import labels
 from tests.conftest import ROOT
 from tests.web.helpers import csrf
 from tests.web.test_i18n import visible
