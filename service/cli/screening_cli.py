@@ -108,7 +108,7 @@ def build_indexes_command() -> None:
 @with_appcontext
 def deliver_command() -> None:
     """Hand pending screening-hit / disclosure-change follow-ups to cases now waiting for them."""
-    from ..followups import deliver_pending
+    from ..cases.follow_up_delivery import deliver_pending
 
     result = deliver_pending(current_app.extensions["tejun"])
     click.echo(f"delivered to {len(result.delivered)} case(s), still pending on {len(set(result.pending))}, "

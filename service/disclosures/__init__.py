@@ -202,7 +202,7 @@ def _store(session: Session, actor: Actor, user_id: int, data: dict, *, origin: 
 
 def save_profile(svc: Services, actor: Actor, user_id: int, data, expected_version: int | None = None) -> SaveResult:
     """The researcher saves their own profile; their running cases follow up on what changed."""
-    from ..followups import deliver_pending
+    from ..cases.follow_up_delivery import deliver_pending
 
     with unit_of_work(svc) as session:
         user = session.get(User, user_id)

@@ -1,8 +1,9 @@
 """Event-triggered follow-ups from outside a case: a new restricted-list hit, a changed disclosure profile.
 
-`request_follow_up` records the message for the case in the caller's transaction (so it exists exactly when
-the change that caused it was committed). `deliver_pending` then sends it with `commands.send_message` as
-the system actor, each in its own transaction:
+Storage only. `request_follow_up` records the message for the case in the caller's transaction (so it exists
+exactly when the change that caused it was committed). `service/cases/follow_up_delivery.deliver_pending` (a use
+case, beside the commands) then sends it with `commands.send_message` as the system actor, each in its own
+transaction:
 
 * the case waits for the message (it is between follow-ups): it is delivered and a follow-up round starts;
 * the case does not wait for it now (still in the application phase, or inside a follow-up round): it stays
@@ -24,30 +25,16 @@ again (this covers a crash between sending and marking).
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
 from ..auth.actor import Actor
-from ..errors import Conflict
 from ..models import Case, Event, PendingFollowUp
-from ..services import Services
-from ..unit_of_work import unit_of_work
 
-log = logging.getLogger("tejun.followups")
 # recorded by people at any time, held until the case can take them (`hold_change`)
 HELD_BY_PEOPLE = ("member_added", "partner_added", "follow_up_requested")
 MESSAGES = ("screening_hit", "disclosure_changed", *HELD_BY_PEOPLE)
-
-
-@dataclass
-class Delivery:
-    delivered: list[int] = field(default_factory=list)  # case ids where a follow-up started
-    pending: list[int] = field(default_factory=list)  # case ids still waiting to take theirs
-    dropped: list[int] = field(default_factory=list)
 
 
 def request_follow_up(session: Session, case: Case, message: str, trigger: dict, reason: str = "") -> PendingFollowUp:
@@ -75,7 +62,8 @@ def hold_change(session: Session, case: Case, actor: Actor, message: str, payloa
     return row
 
 
-def _already_delivered(session: Session, row: PendingFollowUp) -> bool:
+def already_delivered(session: Session, row: PendingFollowUp) -> bool:
+    """Whether a `message_delivered` event of the row's case already carries its request id."""
     events = session.scalars(
         select(Event.data).where(Event.case_id == row.case_id, Event.action == "message_delivered",
                                  Event.at >= row.created_at)
@@ -85,58 +73,3 @@ def _already_delivered(session: Session, row: PendingFollowUp) -> bool:
         if (data or {}).get("message") == row.message and trigger.get("trigger_id") == row.id:
             return True
     return False
-
-
-def deliver_pending(svc: Services, case_ids: list[int] | None = None, limit: int = 200) -> Delivery:
-    """Try to hand every pending follow-up to its case (oldest first, one per case per call)."""
-    from ..auth.actor import SYSTEM
-    from ..cases.commands import send_message
-
-    result = Delivery()
-    with svc.db.reader() as session:
-        query = select(PendingFollowUp.id, PendingFollowUp.case_id).where(PendingFollowUp.status == "pending")
-        if case_ids is not None:
-            query = query.where(PendingFollowUp.case_id.in_(list(case_ids) or [0]))
-        rows = session.execute(query.order_by(PendingFollowUp.id).limit(limit)).all()
-    tried: set[int] = set()
-    for row_id, case_id in rows:
-        if case_id in tried:
-            result.pending.append(case_id)
-            continue
-        tried.add(case_id)
-        try:
-            with unit_of_work(svc) as session:
-                row = session.get(PendingFollowUp, row_id)
-                if row is None or row.status != "pending":
-                    continue
-                case = session.get(Case, row.case_id)
-                if case is None or case.status == "completed":
-                    row.status = "dropped"
-                    result.dropped.append(case_id)
-                    continue
-                if _already_delivered(session, row):
-                    row.status, row.delivered_at = "delivered", clock.now()
-                    result.delivered.append(case_id)
-                    continue
-                row.attempts += 1
-                message, payload = row.message, row.payload
-        except Conflict:
-            result.pending.append(case_id)
-            continue
-        try:
-            send_message(svc, SYSTEM, case_id, message, payload)
-        except Conflict:
-            # not waiting for it now (or busy): it stays pending
-            result.pending.append(case_id)
-            continue
-        except Exception:
-            log.exception("delivering follow-up %s to case %s failed; it stays pending", row_id, case_id)
-            result.pending.append(case_id)
-            continue
-        with unit_of_work(svc) as session:
-            row = session.get(PendingFollowUp, row_id)
-            row.status, row.delivered_at = "delivered", clock.now()
-        result.delivered.append(case_id)
-    return result
-
-

@@ -37,7 +37,8 @@ class RescreenReport:
 
 def rescreen_open_cases(svc: Services, snapshot_id: int, thresholds: Thresholds | None = None) -> RescreenReport:
     """Screen every running case's stored subjects against one (new) snapshot; follow up on new hits."""
-    from ..followups import deliver_pending, request_follow_up
+    from ..cases.follow_up_delivery import deliver_pending
+    from ..followups import request_follow_up
 
     report = RescreenReport(snapshot_id)
     with svc.db.reader() as session:

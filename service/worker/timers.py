@@ -17,8 +17,8 @@ from sqlalchemy import select
 from .. import clock
 from ..auth.actor import SYSTEM
 from ..cases.commands import fire_timers
+from ..cases.follow_up_delivery import deliver_pending as deliver_pending_follow_ups
 from ..errors import Conflict
-from ..followups import deliver_pending as deliver_pending_follow_ups
 from ..models import Case
 from ..observability import metrics
 from ..services import Services

@@ -108,7 +108,8 @@ def test_the_page_neither_offers_nor_takes_system_only_messages(app, svc, world,
 
 
 def test_tejun_itself_still_sends_them_and_they_start_a_follow_up(svc, world, accepted):
-    from service.followups import deliver_pending, request_follow_up
+    from service.cases.follow_up_delivery import deliver_pending
+    from service.followups import request_follow_up
     from service.unit_of_work import unit_of_work
 
     with unit_of_work(svc) as session:
