@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..auth.roles import LaneError, parse_lane
@@ -172,12 +174,11 @@ def refresh_work_items(
     `before_hooks(tasks)`, when given, sees the newly ready tasks just before tejun's hooks may change their
     data (the only tasks they change)."""
     ready = {t.task_id: t for t in flow.ready_human_tasks()}
-    existing = {
-        item.task_id: item for item in session.scalars(select(WorkItem).where(WorkItem.case_id == case.id))
-    }
-    gone = [item.id for task_id, item in existing.items() if task_id not in ready]
+    # the case's items as plain rows (what `may_work` reads), not ORM objects: only new ones are built
+    existing = {row.task_id: row for row in session.execute(_ITEM_ROWS, {"case_id": case.id})}
+    gone = [row.id for task_id, row in existing.items() if task_id not in ready]
     if gone:
-        session.execute(delete(WorkItem).where(WorkItem.id.in_(gone)))
+        session.execute(_DELETE_ITEMS, {"ids": gone})
     created = [build_item(session, case, flow, task, now) for tid, task in ready.items() if tid not in existing]
     session.add_all(created)
     _keep_routes(session, case, created, now)
@@ -185,18 +186,33 @@ def refresh_work_items(
     if before_hooks is not None:
         before_hooks(new_tasks)
     on_tasks_ready(session, case, new_tasks, created)  # screening, evidence shared through a task's context
+    # the case's open items after this change, for the use case's answer (`pipeline.outcome`) without a re-read
+    open_items(session)[case.id] = [row for task_id, row in existing.items() if task_id in ready] + created
     return created
+
+
+_items = WorkItem.__table__
+_ITEM_ROWS = select(_items.c.id, _items.c.task_id, _items.c.role, _items.c.organization_id,
+                    _items.c.assignee_id).where(_items.c.case_id == bindparam("case_id"))
+_DELETE_ITEMS = delete(_items).where(_items.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def open_items(session: Session) -> dict[int, list]:
+    """Per case, its open work items as the last routing in this transaction left them (rows or new items);
+    whatever changes work items afterwards in the transaction drops its case's entry."""
+    return session.info.setdefault("tejun_open_items", {})
 
 
 def _keep_routes(session: Session, case: Case, created: list[WorkItem], now: datetime) -> None:
     """Remember where each new task went, for after it is done (a retried or migrated case re-routes the same
-    task ids: those keep their first route)."""
+    task ids: those keep their first route). One statement: an insert that skips the task ids it knows."""
     if not created:
         return
-    ids = [i.task_id for i in created]
-    known = set(session.scalars(select(TaskRoute.task_id).where(TaskRoute.task_id.in_(ids))))
-    session.add_all(TaskRoute(task_id=i.task_id, case_id=case.id, organization_id=i.organization_id, role=i.role,
-                              routed_at=now) for i in created if i.task_id not in known)
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(insert(TaskRoute.__table__).on_conflict_do_nothing(index_elements=["task_id"]),
+                    [{"task_id": i.task_id, "case_id": case.id, "organization_id": i.organization_id,
+                      "role": i.role, "routed_at": now} for i in created])
 
 
 def refresh_case(case: Case, flow: CaseWorkflow, now: datetime) -> None:
