@@ -46,7 +46,7 @@ from ..models import Case, CaseState, WorkItem
 from ..notifications import notify_assigned
 from ..services import Services
 from ..task_hooks import after_run
-from .routing import refresh_case, refresh_work_items, route_of
+from .routing import open_items, refresh_case, refresh_work_items, route_of
 
 
 @dataclass
@@ -226,6 +226,7 @@ class CaseChange:
         self.error = exc
         if self.writes:
             self.session.execute(delete(WorkItem).where(WorkItem.case_id == case.id))
+            open_items(self.session)[case.id] = []
         self.record("engine_error", element_id=exc.element_id, data={"message": exc.message})
 
     def _route(self) -> None:
@@ -296,6 +297,13 @@ def open_task_ids(session: Session, actor: Actor, case_id: int) -> list[str]:
 
 
 def outcome(session: Session, actor: Actor, case: Case, *, with_tasks: bool = True) -> Outcome:
-    session.flush()
-    tasks = open_task_ids(session, actor, case.id) if with_tasks else []
+    session.flush()  # the case's new version
+    if not with_tasks:
+        tasks = []
+    elif (items := open_items(session).get(case.id)) is not None:  # as this transaction's routing left them
+        from ..auth.permissions import may_work
+
+        tasks = [item.task_id for item in items if may_work(actor, item)]
+    else:
+        tasks = open_task_ids(session, actor, case.id)
     return Outcome(case.id, case.version, case.status, tasks, case.error_message)

@@ -157,3 +157,20 @@ def test_events_are_numbered_without_gaps(svc, world, loop_case):
         seqs = session.scalars(select(Event.seq).where(Event.case_id == loop_case.case_id).order_by(Event.seq)).all()
         assert seqs == list(range(1, len(seqs) + 1))
         assert session.scalar(select(func.count()).select_from(Event).where(Event.case_id == loop_case.case_id)) == 4
+
+
+def test_completing_one_of_several_open_tasks_answers_with_the_others_still_open(svc, world):
+    # the answer's open tasks come from the routing of the change itself: the ones kept and the new ones
+    model_set(svc, "multi")
+    security = world.actor("security")
+    started = commands.start_case(svc, security, call_id=world.call_id, lead_institution_id=world.lead_id,
+                                  title="multi", process_id="multi_case", model_set="test-multi")
+    items = _items(svc, started.case_id)
+    assert len(items) == 3 and sorted(started.next_task_ids) == sorted(i.task_id for i in items)
+    done = items[1]
+    outcome = commands.complete_task(svc, security, done.task_id, {"check": {"member": "鈴木", "flag": True}})
+    left = _items(svc, started.case_id)
+    assert len(left) == 2 and done.task_id not in {i.task_id for i in left}
+    assert sorted(outcome.next_task_ids) == sorted(i.task_id for i in left)
+    last = commands.complete_task(svc, security, left[0].task_id, {"check": {"member": "佐藤", "flag": False}})
+    assert last.next_task_ids == [left[1].task_id]
