@@ -43,6 +43,14 @@ _ADVANCE = (
 )
 _OPEN = insert(_streams)
 _INSERT = insert(_events)
+_FIELDS = [c for c in _events.c if c.name != "id"]
+# PostgreSQL: the head's compare-and-set and the event's insert in one round trip (a data-modifying CTE):
+# the event is inserted only when the head moved, so the row it returns is the compare-and-set's success
+_ADVANCE_AND_INSERT = insert(_events).from_select(
+    [c.name for c in _FIELDS],
+    select(*(bindparam(f"e_{c.name}", type_=c.type) for c in _FIELDS)).select_from(
+        _ADVANCE.returning(_streams.c.seq).cte("moved")),
+).returning(_events.c.seq)
 
 
 def _heads(session: Session) -> dict:
@@ -87,14 +95,20 @@ def append(
     }
     fields["hash"] = event_hash(fields)
     now = fields["at"]
-    if exists:
-        moved = session.execute(_ADVANCE, {"at_stream": stream, "at_seq": seq, "new_seq": seq + 1,
-                                           "new_hash": fields["hash"], "new_at": now}).rowcount
-        if moved != 1:
-            raise Conflict("the case changed while this action was being recorded; reload and try again")
+    advance = {"at_stream": stream, "at_seq": seq, "new_seq": seq + 1, "new_hash": fields["hash"], "new_at": now}
+    if exists and session.get_bind().dialect.name == "postgresql":
+        row = session.execute(_ADVANCE_AND_INSERT, {**advance, **{f"e_{k}": v for k, v in fields.items()}}).first()
+        moved = 1 if row else 0
+    elif exists:
+        moved = session.execute(_ADVANCE, advance).rowcount
+        if moved == 1:
+            session.execute(_INSERT, fields)
     else:
         session.execute(_OPEN, {"stream": stream, "seq": 1, "head_hash": fields["hash"], "updated_at": now})
-    session.execute(_INSERT, fields)
+        session.execute(_INSERT, fields)
+        moved = 1
+    if moved != 1:
+        raise Conflict("the case changed while this action was being recorded; reload and try again")
     heads[stream] = (seq + 1, fields["hash"], True)
     return fields
 
