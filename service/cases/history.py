@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from .. import model_cache
 from ..auth.permissions import CaseScope, View
+from ..designer import names
 from ..designer.store import form_json, specs_for, version_files
 from ..models import Case, ConsultationThread, Event, TaskRoute, User, WorkItem
 from ..notifications.texts import N_, text
@@ -119,7 +120,10 @@ class ModelMap:
         if element is None or not element.name:
             return ""  # an element without a name (a gateway, a start) has no title a person reads: not its id
         if not element.form:
-            return bilingual(element.name, lang)
+            # a step without a form (a timer, a script, a call) by the names catalog (bpmn/names), else by its
+            # name in the model ("日本語 (English)" split)
+            named = names.current().element(element_id, lang, self.process_files.get(element.process_id))
+            return named or bilingual(element.name, lang)
         ja, en = task_titles(form_json(session, version_id, element.form), element.name)
         return en if lang == "en" else ja
 

@@ -79,15 +79,8 @@ def render_case(case_id: int, action: dict | None = None) -> str:
 
 
 def element_title(session, found, version_id: int, element_id: str | None, lang: str) -> str:
-    """An element's title in `lang`: a task with a form by the form's title, another named element by the names
-    catalog (bpmn/names), else by its name in the model ("日本語 (English)" split)."""
-    from ..designer import names
-
-    element = found.elements.get(element_id or "")
-    if element is not None and element.name and not element.form:
-        named = names.current().element(element_id, lang, found.process_files.get(element.process_id))
-        if named:
-            return named
+    """An element's title in `lang` (ModelMap.title: a task by its form's title, another step by the names
+    catalog)."""
     return found.title(session, version_id, element_id, lang)
 
 

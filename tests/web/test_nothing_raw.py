@@ -302,6 +302,13 @@ def test_the_procedures_steps_and_diagrams_follow_the_readers_language(demo_app,
                 # the called processes, on the audit history and on the case page
                 links = re.findall(r'process=[\w-]+#diagram">([^<]+)</a>', html)
                 problems += [f"{case.reference} link: {name!r}" for name in links if JAPANESE.search(name)]
+        if lang == "en":  # the case page's own timeline names each step (timers, scripts too) in English
+            model_names = {e.name.split(" (")[0] for e in found.elements.values() if e.name and not e.form}
+            for case in cases:
+                page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+                timeline = visible(page.split('class="timeline"', 1)[1].split("</ol>", 1)[0])
+                problems += [f"{case.reference} timeline: {n!r}" for n in model_names
+                             if JAPANESE.search(n) and n in timeline]
         if lang == "en":  # the case page's links to the processes called from each process ("① リスク確認 (再)")
             for process in sorted({url.rsplit("/", 1)[1][:-5] for url in diagrams}):
                 page = client.get(f"/cases/{case_id}?process={process}").get_data(as_text=True)
