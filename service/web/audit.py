@@ -35,7 +35,7 @@ from ..eventlog.anchors import latest_anchor, load_anchors
 from ..eventlog.chain import case_stream
 from ..eventlog.verify import verify
 from ..wording import labels
-from ..wording.render import duration_text, person_name
+from ..wording.render import duration_text, moment_text, person_name
 
 log = logging.getLogger("tejun.audit")
 bp = Blueprint("audit", __name__, url_prefix="/audit", template_folder="templates")
@@ -149,7 +149,10 @@ def _changed_fields(changes: dict) -> list[tuple[str, str, str]]:
 def _waiting_kind(kind: str) -> str:
     from flask_babel import gettext as _
 
-    return {"timer": _("a deadline or schedule"), "message": _("a case event")}.get(kind, kind)
+    # other catchers by their engine class (SignalEventDefinition, ConditionalEventDefinition, …): never the code
+    return {"timer": _("a deadline or schedule"), "message": _("a case event"),
+            "SignalEventDefinition": _("a signal within the case"),
+            "ConditionalEventDefinition": _("a condition on the case data")}.get(kind, _("an event"))
 
 
 def _waiting_detail(waiting: dict) -> str:
@@ -159,7 +162,7 @@ def _waiting_detail(waiting: dict) -> str:
         return ""
     if waiting.get("kind") == "message":
         return labels.pick(detail, labels.MESSAGES)
-    return duration_text(detail) or detail
+    return duration_text(detail) or moment_text(detail) or detail  # a duration, else a date and time in JST
 
 
 def _changed_data(changes: dict, titles: dict[str, str]) -> list[tuple[str, str, str]]:

@@ -83,8 +83,13 @@ def _property_names(node) -> set[str]:
     return found
 
 
+# a time as the engine or the log writes it (people read 2026-04-01 09:00 in JST), an engine class's name
+ISO_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+ENGINE_CLASS = re.compile(r"\b[A-Z][A-Za-z]+EventDefinition\b")
+
+
 def raw_in(text: str, codes: set[str], usernames: set[str]) -> list[str]:
-    found = [m.group(0) for m in DURATION.finditer(text)]
+    found = [m.group(0) for pattern in (DURATION, ISO_TIME, ENGINE_CLASS) for m in pattern.finditer(text)]
     found += [c for c in codes if re.search(rf"(?<![\w.-]){re.escape(c)}(?![\w-])", text)]
     found += [u for u in usernames if re.search(rf"(?<![\w.@-]){re.escape(u)}(?![\w@-])", text)]
     return found
@@ -148,6 +153,9 @@ def test_the_detector_finds_what_it_looks_for(svc):
     assert raw_in("by fa.officer", codes, {"fa.officer"}) == ["fa.officer"]
     assert not raw_in("佐藤 花子 fa.officer@example.jp", codes, {"fa.officer"})
     assert not raw_in("RS-2026-00001 PD-2026-00009", codes, set())
+    assert raw_in("期限 2099-12-31T23:59:59+09:00", codes, set()) == ["2099-12-31T23:59"]
+    assert raw_in("待機 (SignalEventDefinition)", codes, set()) == ["SignalEventDefinition"]
+    assert not raw_in("2099-12-31 23:59", codes, set())
 
 
 def test_the_disclosure_profile_is_the_disclosure_form_and_a_labelled_read_only_view(demo_app, svc):
