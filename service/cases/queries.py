@@ -269,3 +269,9 @@ def designating_agencies(session: Session, actor: Actor) -> list:
         return []
     return list(session.scalars(select(Organization).where(
         Organization.id.in_(ids), Organization.kind == "funding_agency").order_by(Organization.name)))
+
+
+def cases_in_error_for(svc, actor: Actor, limit: int = 200) -> list[CaseInError]:
+    """`cases_in_error` in a read session of its own (for entry points, which open none)."""
+    with svc.db.reader() as session:
+        return cases_in_error(session, actor, limit)

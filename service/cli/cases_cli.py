@@ -23,8 +23,7 @@ def errors_command() -> None:
     from ..auth.actor import SYSTEM
     from ..cases import queries
 
-    with current_app.extensions["tejun"].db.reader() as session:
-        rows = queries.cases_in_error(session, SYSTEM)
+    rows = queries.cases_in_error_for(current_app.extensions["tejun"], SYSTEM)
     for row in rows:
         click.echo(f"{row.id}\t{row.reference}\t{row.process_id}\t{row.error_message or ''}")
 
