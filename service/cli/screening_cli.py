@@ -84,14 +84,12 @@ def import_command(source, file, list_date, organization, label, username, no_re
 @with_appcontext
 def snapshots_command() -> None:
     """List every imported snapshot, newest first."""
-    from ..screening.lists import snapshots_overview
+    from ..screening.lists import snapshots_for
 
-    svc = current_app.extensions["tejun"]
-    with svc.db.reader() as session:
-        for s in snapshots_overview(session):
-            owner = f" org {s.organization_id}" if s.organization_id else ""
-            click.echo(f"{s.id:>5} {s.source:<20}{owner} {s.list_date} {s.row_count:>7} entries  "
-                       f"sha256 {s.checksum[:12]}  {s.imported_at:%Y-%m-%d %H:%M} by {s.imported_by_name}")
+    for s in snapshots_for(current_app.extensions["tejun"]):
+        owner = f" org {s.organization_id}" if s.organization_id else ""
+        click.echo(f"{s.id:>5} {s.source:<20}{owner} {s.list_date} {s.row_count:>7} entries  "
+                   f"sha256 {s.checksum[:12]}  {s.imported_at:%Y-%m-%d %H:%M} by {s.imported_by_name}")
 
 
 @screening_cli.command("build-indexes")

@@ -72,6 +72,12 @@ def snapshots_overview(session: Session, actor: Actor = SYSTEM) -> list[Screenin
     return list(session.scalars(query))
 
 
+def snapshots_for(svc, actor: Actor = SYSTEM) -> list[ScreeningSnapshot]:
+    """`snapshots_overview` in a read session of its own (for entry points, which open none)."""
+    with svc.db.reader() as session:
+        return snapshots_overview(session, actor)
+
+
 # people who keep their institution's own lists
 LIST_OFFICES = ("security_officer", "institution_admin")
 
