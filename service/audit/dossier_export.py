@@ -125,6 +125,18 @@ def export_dossier(session, case, *, created_by: str, lang: str = "ja") -> bytes
     return buffer.getvalue()
 
 
+def export_case_dossier(svc, case_id: int, *, created_by: str, lang: str = "ja") -> tuple[str, bytes] | None:
+    """`export_dossier` of one case in a read session of its own: (the case's reference, the file), or None
+    when there is no such case."""
+    from ..models import Case
+
+    with svc.db.reader() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            return None
+        return case.reference, export_dossier(session, case, created_by=created_by, lang=lang)
+
+
 def _process_name(session, case, lang: str) -> str:
     from ..cases.history import bilingual, model_map
 

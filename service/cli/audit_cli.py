@@ -38,17 +38,13 @@ def _quiet_engine() -> None:
               help="Processes for a large log (default: one per CPU, from 1,000,000 events on).")
 def verify_command(case_id: int | None, anchors_file: str | None, as_json: bool, workers: int | None) -> None:
     """Recompute every event hash; check seqs, links, stream heads and anchors. Exit 1 on the first problem."""
-    from ..eventlog.anchors import load_anchors, read_export
+    from ..eventlog.anchors import read_export
     from ..eventlog.chain import case_stream
-    from ..eventlog.verify import verify
+    from ..eventlog.verify import verify_log
 
-    svc = _svc()
     external = read_export(Path(anchors_file).read_text(encoding="utf-8")) if anchors_file else None
-    with svc.db.engine.connect() as conn:
-        with svc.db.reader() as session:
-            anchors = load_anchors(session)
-        report = verify(conn, stream=case_stream(case_id) if case_id is not None else None, anchors=anchors,
-                        external_anchors=external, workers=workers, database_url=svc.db.url)
+    report = verify_log(_svc(), stream=case_stream(case_id) if case_id is not None else None,
+                        external_anchors=external, workers=workers)
     if as_json:
         click.echo(json.dumps({
             "ok": report.ok, "streams": report.streams, "events": report.events,
@@ -76,7 +72,7 @@ def verify_command(case_id: int | None, anchors_file: str | None, as_json: bool,
 @click.option("--no-new", is_flag=True, help="Do not make a new anchor (with --export: just export).")
 def anchor_command(export_file: str | None, no_new: bool) -> None:
     """Record the head of every stream now, chained to the previous anchor."""
-    from ..eventlog.anchors import AnchorRefused, create_anchor, export_lines, load_anchors
+    from ..eventlog.anchors import AnchorRefused, anchors_of, create_anchor, export_lines
 
     svc = _svc()
     if not no_new:
@@ -88,8 +84,7 @@ def anchor_command(export_file: str | None, no_new: bool) -> None:
         click.echo(f"anchor {anchor['seq']}: {anchor['stream_count']} streams, {anchor['event_count']} events, "
                    f"{len(anchor['changed'])} head(s) moved, hash {anchor['hash']}")
     if export_file:
-        with svc.db.reader() as session:
-            anchors = load_anchors(session)
+        anchors = anchors_of(svc)
         text = "".join(line + "\n" for line in export_lines(anchors))
         Path(export_file).write_text(text, encoding="utf-8")
         click.echo(f"exported {len(anchors)} anchor(s) to {export_file}", err=True)
@@ -152,17 +147,14 @@ def dossier_command(case_id: int, output: str | None, lang: str) -> None:
 
     Check it anywhere with `python -m service.audit.dossier verify FILE`.
     """
-    from ..audit.dossier_export import export_dossier
-    from ..models import Case
+    from ..audit.dossier_export import export_case_dossier
 
-    svc = _svc()
     _quiet_engine()
-    with svc.db.reader() as session:
-        case = session.get(Case, case_id)
-        if case is None:
-            click.echo(f"no case {case_id}")
-            sys.exit(1)
-        content = export_dossier(session, case, created_by="cli", lang=lang)
-        target = Path(output or f"{case.reference}-dossier.zip")
+    exported = export_case_dossier(_svc(), case_id, created_by="cli", lang=lang)
+    if exported is None:
+        click.echo(f"no case {case_id}")
+        sys.exit(1)
+    reference, content = exported
+    target = Path(output or f"{reference}-dossier.zip")
     target.write_bytes(content)
     click.echo(f"wrote {target} ({len(content):,} bytes)")

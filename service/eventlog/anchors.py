@@ -48,6 +48,12 @@ def load_anchors(session: Session) -> list[dict]:
     return [anchor_dict(row) for row in session.scalars(select(AuditAnchor).order_by(AuditAnchor.seq))]
 
 
+def anchors_of(svc: Services) -> list[dict]:
+    """`load_anchors` in a read session of its own (for entry points, which open none)."""
+    with svc.db.reader() as session:
+        return load_anchors(session)
+
+
 def latest_anchor(session: Session) -> dict | None:
     row = session.scalars(select(AuditAnchor).order_by(AuditAnchor.seq.desc()).limit(1)).first()
     return anchor_dict(row) if row is not None else None

@@ -147,6 +147,16 @@ def verify(
     return report
 
 
+def verify_log(svc, *, stream: str | None = None, external_anchors: list[dict] | None = None,
+               workers: int | None = None) -> Report:
+    """`verify` of the services' database against its own anchors, on a connection of its own."""
+    from .anchors import anchors_of
+
+    with svc.db.engine.connect() as conn:
+        return verify(conn, stream=stream, anchors=anchors_of(svc), external_anchors=external_anchors,
+                      workers=workers, database_url=svc.db.url)
+
+
 def _where(stream: str | None, lo: str | None, hi: str | None):
     column = EVENTS.c.stream
     if stream is not None:
