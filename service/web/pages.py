@@ -11,13 +11,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..auth import sessions
 from ..auth.authenticate import authenticate
-from ..auth.permissions import may_assign, may_work
 from ..auth.preferences import set_locale
 from ..auth.session import load_user
-from ..cases import queries as case_queries
+from ..cases import views as case_views
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, TooManyAttempts, Unauthorized
-from ..queues import lookups
 from ..queues import queries as queues
+from ..queues import views as queue_views
 from ..wording import labels
 from .blueprint import bp, services
 from .locale import LANG_COOKIE, LANGUAGES
@@ -119,32 +118,20 @@ def _queue_args() -> dict:
     }
 
 
-def opening_tab(counts: dict[str, int]) -> str:
-    """The tab the queue opens on when none was chosen: the first that has work (own tasks first, then the
-    team's, then the organization's), else "mine"."""
-    return next((tab for tab in ("mine", "team", "org") if counts.get(tab)), "mine")
-
-
 @bp.get("/")
 @login_required
 def home():
     """The user's queue: four tabs with counts, filters, sorting and paging."""
     args = _queue_args()
-    actor = current_user.actor
-    with services().db.reader() as db_session:
-        counts = queues.counts(db_session, actor)
-        if "tab" not in request.args:
-            args["tab"] = opening_tab(counts)
-        page = queues.queue(db_session, actor, args["tab"], page=args["page"], per_page=PER_PAGE,
-                            sort=args["sort"], program_id=args["program"], search=args["q"] or None)
-        programs = lookups.programs_in_queues(db_session, actor)
-        orgs, program_names, people = lookups.names(db_session, page.items)
-        rights = {item.id: (may_work(actor, item), may_assign(actor, item)) for item in page.items}
-        return render_template(
-            "queue.html", page=page, counts=counts, args=args, tabs=queues.TABS, tab_labels=labels.TABS,
-            sorts=labels.SORTS, programs=programs, orgs=orgs, program_names=program_names, people=people,
-            rights=rights,
-        )
+    found = queue_views.queue_page(
+        services(), current_user.actor, tab=args["tab"] if "tab" in request.args else None, page=args["page"],
+        per_page=PER_PAGE, sort=args["sort"], program_id=args["program"], search=args["q"] or None)
+    args["tab"] = found.tab
+    return render_template(
+        "queue.html", page=found.page, counts=found.counts, args=args, tabs=queues.TABS, tab_labels=labels.TABS,
+        sorts=labels.SORTS, programs=found.programs, orgs=found.orgs, program_names=found.program_names,
+        people=found.people, rights=found.rights,
+    )
 
 
 @bp.get("/cases")
@@ -154,17 +141,15 @@ def case_list():
     programme) and sorting."""
     args = case_list_args(request.args)
     page_no = max(request.args.get("page", 1, type=int) or 1, 1)
-    with services().db.reader() as db_session:
-        page = case_queries.list_cases(
-            db_session, current_user.actor, status=args["status"], search=args["q"] or None, page=page_no,
-            per_page=PER_PAGE, stage=args["stage"], risk_level=args["risk"], institution_id=args["institution"],
-            program_id=args["program"], sort=args["sort"])
-        pages = max(1, -(-page.total // page.per_page))
-        orgs = lookups.organizations_by_id(db_session, (c.lead_institution_id for c in page.items))
-        institutions, programs = case_queries.case_filter_choices(db_session, current_user.actor)
-        return render_template("cases.html", page=page, pages=pages, status=args["status"], q=args["q"],
-                               orgs=orgs, args=args, stages=labels.STAGES, risk_levels=labels.RISK_LEVELS,
-                               institutions=institutions, programs=programs, case_sorts=CASE_SORT_LABELS)
+    found = case_views.case_list(
+        services(), current_user.actor, status=args["status"], search=args["q"] or None, page=page_no,
+        per_page=PER_PAGE, stage=args["stage"], risk_level=args["risk"], institution_id=args["institution"],
+        program_id=args["program"], sort=args["sort"])
+    page = found.page
+    pages = max(1, -(-page.total // page.per_page))
+    return render_template("cases.html", page=page, pages=pages, status=args["status"], q=args["q"],
+                           orgs=found.orgs, args=args, stages=labels.STAGES, risk_levels=labels.RISK_LEVELS,
+                           institutions=found.institutions, programs=found.programs, case_sorts=CASE_SORT_LABELS)
 
 
 CASE_SORT_LABELS = {
