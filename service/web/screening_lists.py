@@ -28,8 +28,7 @@ from werkzeug.utils import secure_filename
 
 from ..errors import TejunError
 from ..models import Organization
-from ..screening import lists as screening_lists
-from ..screening import review
+from ..screening import views as screening_views
 from ..screening.importers import import_list, read_entries
 from ..screening.sources import SOURCES
 from .errors import message_for
@@ -42,11 +41,8 @@ TOKEN = re.compile(r"[0-9a-f]{64}")
 @login_required
 def open_hits():
     """Cases with hits nobody decided yet, among those the signed-in person sees in full."""
-    actor = current_user.actor
-    with services().db.reader() as session:
-        rows, orgs = review.open_hits(session, actor)
-        return render_template("screening/open.html", rows=rows, orgs=orgs,
-                               may_import=bool(screening_lists.importable(session, actor)))
+    rows, orgs, may_import = screening_views.open_hits(services(), current_user.actor)
+    return render_template("screening/open.html", rows=rows, orgs=orgs, may_import=may_import)
 
 
 # -- importing lists ------------------------------------------------------------------------------------------
@@ -57,13 +53,8 @@ def _choice_key(code: str, org: Organization | None) -> str:
 
 
 def _choices() -> dict[str, tuple[str, Organization | None]]:
-    with services().db.reader() as session:
-        choices = screening_lists.importable(session, current_user.actor)
-        found = {_choice_key(code, org): (code, org) for code, org in choices}
-        for _code, org in found.values():
-            if org is not None:
-                session.expunge(org)
-        return found
+    choices = screening_views.importable(services(), current_user.actor)
+    return {_choice_key(code, org): (code, org) for code, org in choices}
 
 
 def _uploads() -> Path:
@@ -71,11 +62,9 @@ def _uploads() -> Path:
 
 
 def _lists_page(choices, *, preview=None, status: int = 200):
-    with services().db.reader() as session:
-        snapshots = screening_lists.snapshots_overview(session, current_user.actor)
-        orgs = review.organizations(session, {s.organization_id for s in snapshots if s.organization_id})
-        return render_template("screening/lists.html", choices=choices, preview=preview, snapshots=snapshots,
-                               orgs=orgs, sources=SOURCES, choice_key=_choice_key), status
+    snapshots, orgs = screening_views.snapshots_overview(services(), current_user.actor)
+    return render_template("screening/lists.html", choices=choices, preview=preview, snapshots=snapshots,
+                           orgs=orgs, sources=SOURCES, choice_key=_choice_key), status
 
 
 @bp.get("/screening/lists")
