@@ -275,3 +275,9 @@ def cases_in_error_for(svc, actor: Actor, limit: int = 200) -> list[CaseInError]
     """`cases_in_error` in a read session of its own (for entry points, which open none)."""
     with svc.db.reader() as session:
         return cases_in_error(session, actor, limit)
+
+
+def designating_agencies_for(svc, actor: Actor) -> list:
+    """`designating_agencies` in a read session of its own (for entry points, which open none)."""
+    with svc.db.reader() as session:
+        return designating_agencies(session, actor)

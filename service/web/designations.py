@@ -24,8 +24,7 @@ from .errors import message_for
 @login_required
 def designation_new():
     actor = current_user.actor
-    with services().db.reader() as session:
-        agencies = queries.designating_agencies(session, actor)
+    agencies = queries.designating_agencies_for(services(), actor)
     if not agencies:
         abort(404)  # not FA staff: the page does not exist for them
     values = {"funding_agency_id": agencies[0].id if len(agencies) == 1 else None, "title": ""}
