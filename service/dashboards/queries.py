@@ -389,3 +389,11 @@ def measure_names(session: Session) -> dict[str, tuple[str, str]]:
     """Each mitigation measure's (Japanese, English) name by code."""
     return {code: (ja, en) for code, ja, en in session.execute(
         select(MitigationMeasure.code, MitigationMeasure.name_ja, MitigationMeasure.name_en))}
+
+
+def dashboard_view(svc, actor: Actor, filters: Filters) -> dict:
+    """What /dashboard shows, read in a session of its own: every table, the filters' choices and the measures'
+    names (all plain rows)."""
+    with svc.db.reader() as session:
+        return {"tables": [fn(session, actor, filters) for fn in TABLES.values()],
+                "options": choices(session, actor), "names": measure_names(session)}

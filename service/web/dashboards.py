@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 
 from ..auth.roles import FA_ROLES
 from ..dashboards import TABLES, Filters, exports
-from ..dashboards.queries import Table, agreed_measures, choices
+from ..dashboards.queries import agreed_measures, dashboard_view
 from ..errors import N_, NotFound
 from ..queues import queries as queues
 from ..wording import labels
@@ -87,22 +87,15 @@ def _filters() -> Filters:
     return Filters.from_args(request.args)
 
 
-def _tables(session, actor, filters: Filters) -> list[Table]:
-    return [fn(session, actor, filters) for fn in TABLES.values()]
-
-
 @bp.get("/dashboard")
 @login_required
 def dashboard():
     """Counts over the cases the viewer may see, narrowed by the filters in the query string."""
     actor = current_user.actor
     filters = _filters()
-    with services().db.reader() as session:
-        tables = _tables(session, actor, filters)
-        options = choices(session, actor)
-        names = _measure_names(session)
-        return render_template("dashboards/dashboard.html", tables=tables, filters=filters, options=options,
-                               names=names, show=show, args=filters.as_args())
+    view = dashboard_view(services(), actor, filters)
+    return render_template("dashboards/dashboard.html", tables=view["tables"], filters=filters,
+                           options=view["options"], names=view["names"], show=show, args=filters.as_args())
 
 
 def _lang() -> str:
@@ -120,15 +113,8 @@ def _send(fmt: str, filename: str, title: str, header_and_rows) -> Response:
     app = current_app._get_current_object()
     svc = services()
 
-    def chunks():
-        with svc.db.reader() as session:
-            header, rows = header_and_rows(session)
-            writer = exports.xlsx_stream(str(title), header, rows) if fmt == "xlsx" else \
-                exports.csv_stream(header, rows)
-            yield from writer
-
     def generate():
-        inner = chunks()
+        inner = exports.export_chunks(svc, fmt, str(title), header_and_rows)
         try:
             while True:
                 with app.app_context(), force_locale(lang):
