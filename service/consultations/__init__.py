@@ -161,6 +161,17 @@ def threads(session: Session, actor: Actor, case: Case) -> list[Thread]:
 
 
 # -- changing -------------------------------------------------------------------------------------------------
+def section(svc: Services, actor: Actor, case_id: int) -> dict | None:
+    """What the case page's consultation section shows the actor, read in a session of its own: the threads,
+    the actor's side and whether they may open one; None when the actor is not a party (no section)."""
+    with svc.db.reader() as session:
+        case = session.get(Case, case_id)
+        if not visible(case_scope(actor, case), case):
+            return None
+        return {"threads": threads(session, actor, case), "side": side_of(actor, case),
+                "may_open": may_open(actor, case)}
+
+
 def open_thread(svc: Services, actor: Actor, case_id: int, *, subject: str, title: str, body: str,
                 measure: str | None = None, files: Iterable[Upload] = ()) -> int:
     """Open a thread with its question; returns its id."""

@@ -62,6 +62,12 @@ class ForeignRecord:
     sent: list[Sent] = field(default_factory=list)
 
 
+def record_for(svc, actor: Actor, case_id: int) -> ForeignRecord | None:
+    """`record` of one case in a read session of its own (for entry points, which open none)."""
+    with svc.db.reader() as session:
+        return record(session, actor, session.get(Case, case_id), svc.settings.script_time_limit)
+
+
 def record(session: Session, actor: Actor, case: Case, time_limit: float = 1.0) -> ForeignRecord | None:
     """The foreign partner's requests and what was sent to it, for a full view of a foreign joint research case."""
     if case.variant != "foreign_joint" or not case_scope(actor, case).full:

@@ -20,7 +20,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import consultations
-from ..auth.permissions import case_scope
 from ..consultations import foreign
 from ..errors import Conflict, ValidationFailed
 from ..reference import mitigation_catalog
@@ -45,34 +44,22 @@ METHODS = {"email": _l("E-mail"), "letter": _l("Letter"), "meeting": _l("Meeting
 @bp.app_template_global()
 def case_consultations(case) -> dict | None:
     """What the case page's consultation section shows the signed-in person (None: not a party, no section)."""
-    actor = current_user.actor
-    with services().db.reader() as session:
-        case = session.get(type(case), case.id)
-        if not consultations.visible(case_scope(actor, case), case):
-            return None
-        side = consultations.side_of(actor, case)
-        lang = labels.lang()
-        return {
-            "threads": consultations.threads(session, actor, case),
-            "side": side,
-            "may_open": consultations.may_open(actor, case),
-            "subjects": SUBJECTS,
-            "sides": SIDES,
-            "kinds": KINDS,
-            "measures": [(m["code"], m["en"] if lang == "en" else m["ja"]) for m in mitigation_catalog()],
-        }
+    found = consultations.section(services(), current_user.actor, case.id)
+    if found is None:
+        return None
+    lang = labels.lang()
+    return {**found, "subjects": SUBJECTS, "sides": SIDES, "kinds": KINDS,
+            "measures": [(m["code"], m["en"] if lang == "en" else m["ja"]) for m in mitigation_catalog()]}
 
 
 @bp.app_template_global()
 def foreign_partner_record(case) -> dict | None:
     """The foreign partner's requested measures and what was sent to it, for full views of a foreign joint
     research case (service/consultations/foreign.py); None otherwise."""
-    with services().db.reader() as session:
-        case = session.get(type(case), case.id)
-        found = foreign.record(session, current_user.actor, case, services().settings.script_time_limit)
-        if found is None or not (found.requests or found.sent):
-            return None
-        return {"record": found, "plan_status": PLAN_STATUS, "reported": REPORTED, "methods": METHODS}
+    found = foreign.record_for(services(), current_user.actor, case.id)
+    if found is None or not (found.requests or found.sent):
+        return None
+    return {"record": found, "plan_status": PLAN_STATUS, "reported": REPORTED, "methods": METHODS}
 
 
 def _uploads() -> list[consultations.Upload]:
