@@ -179,6 +179,10 @@ def refresh_work_items(
     gone = [row.id for task_id, row in existing.items() if task_id not in ready]
     if gone:
         session.execute(_DELETE_ITEMS, {"ids": gone})
+        # as an ORM delete would: the session forgets the deleted items it holds (the completed task's item)
+        held = session.identity_map
+        for key in [k for k in held if k[0] is WorkItem and k[1][0] in gone]:
+            session.expunge(held[key])
     created = [build_item(session, case, flow, task, now) for tid, task in ready.items() if tid not in existing]
     session.add_all(created)
     _keep_routes(session, case, created, now)
