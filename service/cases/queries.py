@@ -281,3 +281,9 @@ def designating_agencies_for(svc, actor: Actor) -> list:
     """`designating_agencies` in a read session of its own (for entry points, which open none)."""
     with svc.db.reader() as session:
         return designating_agencies(session, actor)
+
+
+def case_view_for(svc, actor: Actor, case_id: int, at_least: View = View.SUMMARY) -> View:
+    """How much of a case the actor sees (`get_case`, NotFound below `at_least`) in a read session of its own."""
+    with svc.db.reader() as session:
+        return get_case(session, actor, case_id, at_least)[1]

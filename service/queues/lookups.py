@@ -76,3 +76,13 @@ def lead_institutions(session: Session, actor: Actor) -> list[Organization]:
     """The institutions the actor may open cases for (`permissions.may_start_application`)."""
     ids = [g.organization_id for g in actor.grants if may_start_application(actor, g.organization_id)]
     return institutions(session, ids)
+
+
+def start_choices(svc, actor: Actor) -> dict:
+    """What the new-case form offers the actor, read in a session of its own: the institutions they may open a
+    case for (`leads`), the open calls, and the partner institutions (their own left out when they have one)."""
+    with svc.db.reader() as session:
+        leads = lead_institutions(session, actor)
+        lead_ids = {o.id for o in leads}
+        partners = [o for o in institutions(session) if not (len(leads) == 1 and o.id in lead_ids)]
+        return {"leads": leads, "calls": open_calls(session), "partners": partners}

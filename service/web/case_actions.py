@@ -49,13 +49,6 @@ def _new_case_button() -> dict:
 
 
 # -- opening a case ---------------------------------------------------------------------------------------
-def _choices(session, actor) -> dict:
-    leads = lookups.lead_institutions(session, actor)
-    lead_ids = {o.id for o in leads}
-    partners = [o for o in lookups.institutions(session) if not (len(leads) == 1 and o.id in lead_ids)]
-    return {"leads": leads, "calls": lookups.open_calls(session), "partners": partners}
-
-
 def _read_start_form(form, choices) -> tuple[dict, dict]:
     """The form's values as `start_case` takes them, and a message per field that is not right."""
     errors: dict[str, str] = {}
@@ -134,8 +127,7 @@ _START_REFUSALS = {
 def case_new():
     """The lead institution opens a case for a funded project (GET: the form; POST: open it)."""
     actor = current_user.actor
-    with services().db.reader() as session:
-        choices = _choices(session, actor)
+    choices = lookups.start_choices(services(), actor)
     if not choices["leads"]:
         raise Forbidden(N_("only the research-security office or the administration of an institution may "
                            "open cases"))
@@ -266,11 +258,10 @@ def case_message(case_id: int):
     from .cases import render_case
 
     actor = current_user.actor
-    with services().db.reader() as session:
-        try:
-            case, view = queries.get_case(session, actor, case_id, View.SUMMARY)
-        except NotFound:
-            abort(404)
+    try:
+        view = queries.case_view_for(services(), actor, case_id, View.SUMMARY)
+    except NotFound:
+        abort(404)
     if view < View.PART:
         abort(403)
     name = request.form.get("name", "")
