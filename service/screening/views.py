@@ -27,3 +27,10 @@ def snapshots_overview(svc, actor: Actor) -> tuple[list[ScreeningSnapshot], dict
     with svc.db.reader() as session:
         snapshots = lists.snapshots_overview(session, actor)
         return snapshots, review.organizations(session, {s.organization_id for s in snapshots if s.organization_id})
+
+
+def case_screening(svc, actor: Actor, case_id: int) -> dict:
+    """A case's subjects, their hits and the lists in force, as the actor sees them (`review.case_screening`:
+    NotFound below the full view)."""
+    with svc.db.reader() as session:
+        return review.case_screening(session, actor, case_id)

@@ -20,9 +20,11 @@ from flask_login import current_user, login_required
 
 from .. import disclosures
 from ..api.problems import problem
+from ..disclosures import views as disclosure_views
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, ValidationFailed
 from ..input_guard import parse_text
 from ..screening import review as screening_review
+from ..screening import views as screening_views
 from ..screening.sources import SOURCES
 from ..wording import labels
 from ..wording.render import describe
@@ -37,19 +39,17 @@ def services():
 
 def _profile_page(user_id: int, *, text: str | None = None, errors=None, status: int = 200):
     """The profile as the disclosure form (its owner edits it; a security officer reads it, labelled)."""
-    with services().db.reader() as session:
-        try:
-            view = disclosures.get_profile(session, current_user.actor, user_id)
-        except NotFound:
-            abort(404)
-        data = view.profile.data if view.profile else {}
-        schema, ui_schema = disclosures.profile_form(session, labels.lang())
-        consents = disclosures.my_consents(session, current_user.actor) if view.may_edit else []
-        return render_template(
-            "screening/disclosure.html", view=view, errors=errors or [], consents=consents,
-            sections=disclosures.section_titles(schema, sorted(data)), schema=schema, ui_schema=ui_schema,
-            data={"disclosure": data}, shown=describe(schema, {"disclosure": data}) if data else None,
-        ), status
+    try:
+        found = disclosure_views.profile_page(services(), current_user.actor, user_id, labels.lang())
+    except NotFound:
+        abort(404)
+    view, schema = found.view, found.schema
+    data = view.profile.data if view.profile else {}
+    return render_template(
+        "screening/disclosure.html", view=view, errors=errors or [], consents=found.consents,
+        sections=disclosures.section_titles(schema, sorted(data)), schema=schema, ui_schema=found.ui_schema,
+        data={"disclosure": data}, shown=describe(schema, {"disclosure": data}) if data else None,
+    ), status
 
 
 @bp.get("/disclosure")
@@ -105,8 +105,7 @@ def _saved(result) -> None:
     if not result.changed_sections:
         flash(_("Nothing changed."), "info")
         return
-    with services().db.reader() as session:
-        schema, _ui = disclosures.profile_form(session, labels.lang())
+    schema, _ui = disclosure_views.form(services(), labels.lang())
     flash(_("Profile saved (version %(version)d). Changed: %(sections)s.", version=result.profile.version,
             sections="、".join(disclosures.section_titles(schema, result.changed_sections))), "success")
     started = len(result.follow_up_case_ids) + len(result.pending_case_ids)
@@ -137,13 +136,12 @@ def disclosure_of(user_id: int):
 @bp.get("/screening/cases/<int:case_id>")
 @login_required
 def case_screening(case_id: int):
-    with services().db.reader() as session:
-        try:
-            found = screening_review.case_screening(session, current_user.actor, case_id)
-        except NotFound:
-            abort(404)
-        return render_template("screening/case.html", found=found, case=found["case"], sources=SOURCES,
-                               relations=screening_review.RELATIONS)
+    try:
+        found = screening_views.case_screening(services(), current_user.actor, case_id)
+    except NotFound:
+        abort(404)
+    return render_template("screening/case.html", found=found, case=found["case"], sources=SOURCES,
+                           relations=screening_review.RELATIONS)
 
 
 @bp.post("/screening/hits/<int:hit_id>/review")
