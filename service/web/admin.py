@@ -32,7 +32,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import clock
-from ..auth import admin
+from ..auth import admin, admin_views
 from ..auth.roles import ALL_ROLES, ORG_KIND_ROLES, ORG_KINDS
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from ..input_guard import ID_MAX
@@ -104,8 +104,7 @@ def index():
 def cases_in_error():
     from ..cases import queries
 
-    with services().db.reader() as session:
-        rows = queries.cases_in_error(session, _actor())
+    rows = queries.cases_in_error_for(services(), _actor())
     return render_template("admin/cases_in_error.html", rows=rows)
 
 
@@ -115,9 +114,7 @@ def cases_in_error():
 @bp.get("/organizations")
 @login_required
 def organizations():
-    with services().db.reader() as session:
-        rows = admin.list_organizations(session, _actor())
-        return render_template("admin/organizations.html", rows=rows)
+    return render_template("admin/organizations.html", rows=admin_views.organizations(services(), _actor()))
 
 
 @bp.route("/organizations/new", methods=["GET", "POST"])
@@ -143,10 +140,9 @@ def organization_new():
 @bp.get("/organizations/<int:organization_id>")
 @login_required
 def organization(organization_id: int):
-    with services().db.reader() as session:
-        org, members = admin.organization_detail(session, _actor(), organization_id)
-        return render_template("admin/organization.html", org=org, members=members,
-                               valid_roles=[r for r in ROLE_ORDER if r in ORG_KIND_ROLES[org.kind]])
+    org, members = admin_views.organization(services(), _actor(), organization_id)
+    return render_template("admin/organization.html", org=org, members=members,
+                           valid_roles=[r for r in ROLE_ORDER if r in ORG_KIND_ROLES[org.kind]])
 
 
 # -- users -----------------------------------------------------------------------------------------------
@@ -159,11 +155,10 @@ def users():
     organization_id = _int(request.args.get("organization_id"))
     status = request.args.get("status") if request.args.get("status") in ("active", "inactive") else ""
     page = _int(request.args.get("page")) or 1
-    with services().db.reader() as session:
-        found = admin.list_users(session, _actor(), q=q, organization_id=organization_id, status=status, page=page)
-        orgs = admin.active_organizations(session, _actor())
-        return render_template("admin/users.html", page=found, q=q, organization_id=organization_id,
-                               status=status, orgs=orgs)
+    found, orgs = admin_views.users(services(), _actor(), q=q, organization_id=organization_id, status=status,
+                                    page=page)
+    return render_template("admin/users.html", page=found, q=q, organization_id=organization_id,
+                           status=status, orgs=orgs)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -200,22 +195,19 @@ def user_new():
                     return redirect(url_for("admin.user", user_id=user_id))
                 return render_template("admin/password.html", username=values["username"], user_id=user_id,
                                        password=generated, created=True)
-    with services().db.reader() as session:
-        orgs = admin.active_organizations(session, _actor())
-        return render_template("admin/user_new.html", values=values, errors=errors, orgs=orgs,
-                               roles_by_kind=_roles_by_kind(), role_order=ROLE_ORDER), 422 if errors else 200
+    orgs = admin_views.active_organizations(services(), _actor())
+    return render_template("admin/user_new.html", values=values, errors=errors, orgs=orgs,
+                           roles_by_kind=_roles_by_kind(), role_order=ROLE_ORDER), 422 if errors else 200
 
 
 def _user_page(user_id: int, errors: dict[str, str] | None = None, values: dict | None = None, status: int = 200):
-    with services().db.reader() as session:
-        user = admin.user_detail(session, _actor(), user_id)
-        orgs = admin.active_organizations(session, _actor())
-        locked = user.locked_until is not None and user.locked_until > clock.now()
-        grants = sorted(user.memberships, key=lambda m: (m.organization.name, ROLE_ORDER.index(m.role)
-                                                          if m.role in ROLE_ORDER else 99))
-        return render_template("admin/user.html", user=user, grants=grants, orgs=orgs, locked=locked,
-                               errors=errors or {}, values=values or {}, roles_by_kind=_roles_by_kind(),
-                               role_order=ROLE_ORDER, is_self=user.id == current_user.user_id), status
+    user, orgs = admin_views.user_with_organizations(services(), _actor(), user_id)
+    locked = user.locked_until is not None and user.locked_until > clock.now()
+    grants = sorted(user.memberships, key=lambda m: (m.organization.name, ROLE_ORDER.index(m.role)
+                                                      if m.role in ROLE_ORDER else 99))
+    return render_template("admin/user.html", user=user, grants=grants, orgs=orgs, locked=locked,
+                           errors=errors or {}, values=values or {}, roles_by_kind=_roles_by_kind(),
+                           role_order=ROLE_ORDER, is_self=user.id == current_user.user_id), status
 
 
 @bp.get("/users/<int:user_id>")
@@ -246,8 +238,7 @@ def grant(user_id: int):
 def revoke(user_id: int):
     membership_id = _int(request.form.get("membership_id"))
     if membership_id is None:
-        with services().db.reader() as session:
-            admin.user_detail(session, _actor(), user_id)  # 404 for an unknown user
+        admin_views.user(services(), _actor(), user_id)  # 404 for an unknown user
         flash(gettext("Nothing changed: choose the role to revoke."), "error")
         return redirect(url_for("admin.user", user_id=user_id))
     try:
@@ -268,8 +259,7 @@ def revoke(user_id: int):
 def set_active(user_id: int):
     wanted = request.form.get("active")
     if wanted not in ("0", "1"):
-        with services().db.reader() as session:
-            admin.user_detail(session, _actor(), user_id)
+        admin_views.user(services(), _actor(), user_id)  # 404 for an unknown user
         flash(gettext("Nothing changed: choose to deactivate or to reactivate the account."), "error")
         return redirect(url_for("admin.user", user_id=user_id))
     try:
