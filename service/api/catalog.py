@@ -200,10 +200,7 @@ class CallEradExport(MethodView):
     def get(self, args, call_id):
         """The call's e-Rad reconciliation file (CSV) for the funding agency: its staff and auditors in scope;
         403 for everyone else"""
-        with services().db.reader() as session:
-            found = erad_export.call_export(session, actor(), call_id)
-            body = erad_export.to_csv(found, args["lang"])
-            filename = found.filename
+        filename, body = erad_export.call_csv(services(), actor(), call_id, args["lang"])
         return Response(body, mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 

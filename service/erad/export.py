@@ -108,3 +108,10 @@ def to_csv(export: CallExport, lang: str = "ja") -> bytes:
     for row in export.rows:
         writer.writerow([_cell(row[key]) for key, _ja, _en in COLUMNS])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def call_csv(svc, actor: Actor, call_id: int, lang: str = "ja") -> tuple[str, bytes]:
+    """The call's e-Rad reconciliation file as (file name, CSV bytes), read in a session of its own."""
+    with svc.db.reader() as session:
+        found = call_export(session, actor, call_id)
+        return found.filename, to_csv(found, lang)
