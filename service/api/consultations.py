@@ -29,8 +29,6 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from .. import consultations
-from ..auth.permissions import View
-from ..cases import queries
 from .context import actor, services
 from .paging import PageQuerySchema, envelope, page_of
 from .schemas import StrictSchema
@@ -153,9 +151,7 @@ class Consultations(MethodView):
     def get(self, args, case_id):
         """The case's consultation threads, oldest first, each with its messages: for the FA and the lead
         institution (the parties) and auditors; an empty list for others who see the case"""
-        with services().db.reader() as session:
-            case, _scope = queries.scoped_case(session, actor(), case_id, View.SUMMARY)
-            return page_of([shown(t) for t in consultations.threads(session, actor(), case)], args)
+        return page_of([shown(t) for t in consultations.case_threads(services(), actor(), case_id)], args)
 
     @blp.arguments(ConsultationOpenSchema)
     @blp.alt_response(409, "CONFLICT")

@@ -172,6 +172,15 @@ def section(svc: Services, actor: Actor, case_id: int) -> dict | None:
                 "may_open": may_open(actor, case)}
 
 
+def case_threads(svc: Services, actor: Actor, case_id: int) -> list[Thread]:
+    """`threads` of a case the actor sees (NotFound otherwise), read in a session of its own."""
+    from ..cases.queries import scoped_case
+
+    with svc.db.reader() as session:
+        case, _scope = scoped_case(session, actor, case_id)
+        return threads(session, actor, case)
+
+
 def open_thread(svc: Services, actor: Actor, case_id: int, *, subject: str, title: str, body: str,
                 measure: str | None = None, files: Iterable[Upload] = ()) -> int:
     """Open a thread with its question; returns its id."""
