@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..auth.permissions import View, case_view
+from ..auth.permissions import View
 from ..cases import commands, queries
 from .context import actor, services
 from .schemas import CaseListSchema, CaseQuerySchema, CaseSchema, CaseStartSchema, MessageSchema, OutcomeSchema
@@ -29,14 +29,13 @@ class Cases(MethodView):
     @blp.response(200, CaseListSchema)
     def get(self, args):
         """Cases the caller may see, newest change first"""
-        with services().db.reader() as session:
-            page = queries.list_cases(
-                session, actor(), status=args.get("status"), program_id=args.get("program_id"),
-                search=args.get("q"), sort=args["sort"], page=args["page"], per_page=args["per_page"],
-                stage=args.get("stage"), risk_level=args.get("risk_level"), institution_id=args.get("institution_id"),
-            )
-            items = [shown(case, case_view(actor(), case)) for case in page.items]
-            return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
+        page, views = queries.list_cases_for(
+            services(), actor(), status=args.get("status"), program_id=args.get("program_id"),
+            search=args.get("q"), sort=args["sort"], page=args["page"], per_page=args["per_page"],
+            stage=args.get("stage"), risk_level=args.get("risk_level"), institution_id=args.get("institution_id"),
+        )
+        items = [shown(case, view) for case, view in zip(page.items, views, strict=True)]
+        return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
     @blp.arguments(CaseStartSchema)
     @blp.response(201, OutcomeSchema)
@@ -54,9 +53,8 @@ class CaseResource(MethodView):
     @blp.response(200, CaseSchema)
     def get(self, case_id):
         """One case"""
-        with services().db.reader() as session:
-            case, view = queries.get_case(session, actor(), case_id)
-            return shown(case, view)
+        case, view = queries.case_for(services(), actor(), case_id)
+        return shown(case, view)
 
 
 @blp.route("/<int:case_id>/messages")

@@ -287,3 +287,17 @@ def case_view_for(svc, actor: Actor, case_id: int, at_least: View = View.SUMMARY
     """How much of a case the actor sees (`get_case`, NotFound below `at_least`) in a read session of its own."""
     with svc.db.reader() as session:
         return get_case(session, actor, case_id, at_least)[1]
+
+
+def list_cases_for(svc, actor: Actor, **filters) -> tuple[CasePage, list[View]]:
+    """`list_cases` (same filters) in a read session of its own, with how much the actor sees of each case
+    (`case_view` needs the session); the page's cases keep their columns readable."""
+    with svc.db.reader() as session:
+        page = list_cases(session, actor, **filters)
+        return page, [case_scope(actor, case).view for case in page.items]
+
+
+def case_for(svc, actor: Actor, case_id: int, at_least: View = View.SUMMARY) -> tuple[Case, View]:
+    """`get_case` in a read session of its own: the case (its columns readable) and how much the actor sees."""
+    with svc.db.reader() as session:
+        return get_case(session, actor, case_id, at_least)
