@@ -9,6 +9,7 @@ from marshmallow import validate
 
 from ..screening import lists as screening_lists
 from ..screening import review
+from ..screening import views as screening_views
 from .context import actor, services
 from .schemas import StrictSchema
 
@@ -78,8 +79,8 @@ class ReviewSchema(StrictSchema):
     past_affiliation_end_year = ma.fields.Integer(load_default=None, validate=validate.Range(min=1950, max=2100))
 
 
-def screening_view(session, case_id: int) -> dict:
-    found = review.case_screening(session, actor(), case_id)
+def screening_view(case_id: int) -> dict:
+    found = screening_views.case_screening(services(), actor(), case_id)
     subjects = []
     for entry in found["subjects"]:
         subject = entry["subject"]
@@ -95,8 +96,7 @@ class Snapshots(MethodView):
     @blp.response(200, SnapshotSchema(many=True))
     def get(self):
         """Imported list snapshots, newest first (an institution's own lists only for its people)"""
-        with services().db.reader() as session:
-            return screening_lists.snapshots_overview(session, actor())
+        return screening_lists.snapshots_for(services(), actor())
 
 
 @blp.route("/cases/<int:case_id>")
@@ -104,8 +104,7 @@ class CaseScreening(MethodView):
     @blp.response(200, CaseScreeningSchema)
     def get(self, case_id):
         """A case's screened subjects with their hits on the lists in force (lead institution, FA, auditors)"""
-        with services().db.reader() as session:
-            return screening_view(session, case_id)
+        return screening_view(case_id)
 
 
 @blp.route("/hits/<int:hit_id>/review")
