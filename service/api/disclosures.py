@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import disclosures
+from ..disclosures import views as disclosure_views
 from .context import actor, services
 from .schemas import StrictSchema
 
@@ -65,8 +66,7 @@ class MyProfile(MethodView):
     @blp.response(200, ProfileSchema)
     def get(self):
         """The signed-in researcher's own profile"""
-        with services().db.reader() as session:
-            return profile_body(disclosures.get_profile(session, actor(), actor().user_id))
+        return profile_body(disclosure_views.profile(services(), actor(), actor().user_id))
 
     @blp.arguments(ProfileSaveSchema)
     @blp.response(200, SaveResultSchema)
@@ -83,8 +83,7 @@ class Profile(MethodView):
     @blp.response(200, ProfileSchema)
     def get(self, user_id):
         """A researcher's profile: the researcher, or a security officer of an institution they belong to"""
-        with services().db.reader() as session:
-            return profile_body(disclosures.get_profile(session, actor(), user_id))
+        return profile_body(disclosure_views.profile(services(), actor(), user_id))
 
 
 class ConsentSchema(ma.Schema):
@@ -111,8 +110,7 @@ class MyConsents(MethodView):
     @blp.response(200, ConsentListSchema)
     def get(self):
         """The cases whose team the researcher is on, each with their consent to the office's pre-fill"""
-        with services().db.reader() as session:
-            return {"items": [_consent_body(c) for c in disclosures.my_consents(session, actor())]}
+        return {"items": [_consent_body(c) for c in disclosure_views.consents(services(), actor())]}
 
 
 @blp.route("/me/consents/<int:case_id>")

@@ -32,3 +32,15 @@ def form(svc, lang: str) -> tuple[dict, dict]:
     """The disclosure form (schema, UI schema) in `lang` (`profile_form`)."""
     with svc.db.reader() as session:
         return profile_form(session, lang)
+
+
+def profile(svc, actor: Actor, user_id: int) -> ProfileView:
+    """A person's disclosure profile as the actor may see it (`get_profile`: NotFound otherwise)."""
+    with svc.db.reader() as session:
+        return get_profile(session, actor, user_id)
+
+
+def consents(svc, actor: Actor) -> list:
+    """The cases whose team the actor is on, each with their consent to the office's pre-fill (`my_consents`)."""
+    with svc.db.reader() as session:
+        return my_consents(session, actor)
