@@ -23,7 +23,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from ..auth import admin
+from ..auth import admin, admin_views
 from ..auth.roles import ALL_ROLES, ORG_KINDS
 from ..errors import N_, NotFound
 from .context import actor, services
@@ -174,8 +174,7 @@ class AdminOrganizations(MethodView):
                   example={"items": [ORG_EXAMPLE], "total": 1, "page": 1, "per_page": 25})
     def get(self, args):
         """Every organization with how many people hold a role in it, by kind and name"""
-        with services().db.reader() as session:
-            rows = admin.list_organizations(session, actor())
+        rows = admin_views.organizations(services(), actor())
         q = (args.get("q") or "").strip().lower()
         found = [_org(r.organization, r.members) for r in rows
                  if (not args.get("kind") or r.organization.kind == args["kind"])
@@ -216,12 +215,11 @@ class AdminUsers(MethodView):
                   example={"items": [USER_EXAMPLE], "total": 1, "page": 1, "per_page": 25})
     def get(self, args):
         """Users matching a search (username, name or e-mail), in one organization, of one status"""
-        with services().db.reader() as session:
-            found = admin.list_users(session, actor(), q=args.get("q") or "",
-                                     organization_id=args.get("organization_id"), status=args.get("status") or "",
-                                     page=args["page"], per_page=args["per_page"])
-            items = found.items if found.page == args["page"] else []
-            return {"items": items, "total": found.total, "page": args["page"], "per_page": args["per_page"]}
+        found = admin_views.user_page(services(), actor(), q=args.get("q") or "",
+                                      organization_id=args.get("organization_id"), status=args.get("status") or "",
+                                      page=args["page"], per_page=args["per_page"])
+        items = found.items if found.page == args["page"] else []
+        return {"items": items, "total": found.total, "page": args["page"], "per_page": args["per_page"]}
 
     @documented
     @blp.alt_response(409, "CONFLICT")
@@ -241,8 +239,7 @@ class AdminUser(MethodView):
     @blp.response(200, AdminUserSchema, example=USER_EXAMPLE)
     def get(self, user_id):
         """One user with their grants"""
-        with services().db.reader() as session:
-            return admin.user_detail(session, actor(), user_id)
+        return admin_views.user(services(), actor(), user_id)
 
 
 @blp.route("/users/<int:user_id>/active")

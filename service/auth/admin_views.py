@@ -39,3 +39,9 @@ def user(svc, actor: Actor, user_id: int) -> User:
 def user_with_organizations(svc, actor: Actor, user_id: int) -> tuple[User, list[Organization]]:
     with svc.db.reader() as session:
         return admin.user_detail(session, actor, user_id), admin.active_organizations(session, actor)
+
+
+def user_page(svc, actor: Actor, **search) -> admin.UserPage:
+    """A page of users (`admin.list_users`) without the search's choices (the API's list)."""
+    with svc.db.reader() as session:
+        return admin.list_users(session, actor, **search)
