@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from ..auth.actor import Actor
 from ..models import Organization, Program
 from ..queues import lookups
-from . import queries
+from ..wording import labels
+from . import history, queries
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,15 @@ def case_list(svc, actor: Actor, *, status: str | None, search: str | None, page
         orgs = lookups.organizations_by_id(session, (c.lead_institution_id for c in found.items))
         institutions, programs = queries.case_filter_choices(session, actor)
         return CaseListPage(found, orgs, institutions, programs)
+
+
+def viewer_xml(session, version_id: int, process_id: str, xml: bytes, lang: str) -> bytes:
+    """What the diagram viewer draws: the element names in `lang` (tasks by their forms' titles, lanes by their
+    roles, "日本語 (English)" names split)."""
+    found = history.model_map(session, version_id, process_id)
+
+    def title(element_id: str) -> str:
+        element = found.elements.get(element_id)
+        return found.title(session, version_id, element_id, lang) if element is not None and element.form else ""
+
+    return history.localized_diagram(xml, lang, title=title, words=labels.diagram_words())

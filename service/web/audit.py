@@ -18,22 +18,15 @@ answer leaves: when the record cannot be written, the answer is refused.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import clock
-from ..audit.presentation import Describer, action_label, timeline
-from ..audit.reads import record_read, versions_of
-from ..audit.replay import ReplayFailed, first_difference, point_in_time, stored_state
-from ..auth.permissions import View, case_view, may_read_history
-from ..cases import queries
-from ..cases.history import diagram_links, model_map
-from ..designer.store import version_files
-from ..eventlog.anchors import latest_anchor, load_anchors
-from ..eventlog.chain import case_stream
-from ..eventlog.verify import verify
+from ..audit import pages as audit_pages
+from ..audit.presentation import action_label
+from ..audit.reads import record_read
+from ..auth.permissions import may_read_history
 from ..wording import labels
 from ..wording.render import duration_text, moment_text, person_name
 
@@ -47,10 +40,6 @@ def _services():
     return current_app.extensions["tejun"]
 
 
-def _readable_case(session, case_id: int):
-    return queries.get_case(session, current_user.actor, case_id, View.FULL)[0]
-
-
 @bp.get("/")
 @login_required
 def index():
@@ -58,73 +47,39 @@ def index():
     if not may_read_history(actor):
         abort(404)
     search = (request.args.get("q") or "").strip()
-    with _services().db.reader() as session:
-        page = queries.list_cases(session, actor, search=search or None, page=request.args.get("page", 1, type=int))
-        cases = [c for c in page.items if case_view(actor, c) >= View.FULL]
-        return render_template("audit/index.html", cases=cases, page=page, search=search)
+    page, cases = audit_pages.case_list(_services(), actor, search or None, request.args.get("page", 1, type=int))
+    return render_template("audit/index.html", cases=cases, page=page, search=search)
 
 
 @bp.get("/cases/<int:case_id>")
 @login_required
 def history(case_id: int):
-    svc = _services()
-    lang = labels.lang()
-    with svc.db.reader() as session:
-        case = _readable_case(session, case_id)
-        seq = request.args.get("at", type=int)
-        try:
-            moment = point_in_time(session, case, seq, time_limit=svc.settings.script_time_limit)
-        except ReplayFailed as exc:
-            return render_template("audit/history.html", case=case, failed=str(exc), rows=[], moment=None,
-                                   integrity=_integrity(session, case)), 200
-        events = moment["events"]
-        seq = moment["event"]["seq"]
-        view = moment["view"]
-        latest = seq == events[-1]["seq"]
-        replay_check = None
-        if latest and not moment["differences"]:
-            # the replayed state after the last event against what is stored: the same check as `audit replay`
-            moment["replay"].finish()
-            replay_check = {"difference": (
-                str(moment["replay"].differences[0]) if moment["replay"].differences else
-                first_difference(stored_state(session, case, svc.settings.script_time_limit),
-                                 moment["replay"].final_state()))}
-        describer = Describer(session, case, lang)
-        process_id = request.args.get("process") or case.process_id
-        version_id = view["model_version_id"] or case.model_version_id
-        found = model_map(session, version_id, case.process_id)
-        if process_id not in found.process_files:
-            process_id = case.process_id
-        diagram = {
-            "xml_url": url_for("audit.diagram", case_id=case.id, version_id=version_id, process_id=process_id),
-            "completed": view["completed"], "active": view["active"], "process_id": process_id,
-        }
-        tasks = [
-            {**task, "title": describer.title(view["model_hash"], task["element_id"]),
-             "node": describer.data(view["model_hash"], task["element_id"], task["data"])}
-            for task in view["tasks"]
-        ]
-        waiting = [{**w, "title": describer.title(view["model_hash"], w["element_id"]),
-                    "what": _waiting_kind(w["kind"]), "detail": _waiting_detail(w)} for w in view["waiting"]]
-        next_timer = datetime.fromisoformat(view["next_timer_at"]) if view["next_timer_at"] else None
-        changes = moment["changes"]
-        # steps by their names (unnamed gateways and joins are not listed)
-        changed_steps = [t for t in (describer.title(view["model_hash"], e) for e in changes["completed"]) if t]
-        opened = [t for t in (describer.title(view["model_hash"], e) for e in changes["opened"]) if t]
-        closed = [t for t in (describer.title(moment["before"]["model_hash"], e) for e in changes["closed"]) if t]
-        return render_template(
-            "audit/history.html", case=case, failed=None, moment=moment, view=view, seq=seq, last=events[-1]["seq"],
-            rows=timeline(session, case, events, lang), current=moment["event"], tasks=tasks, waiting=waiting,
-            changes=changes, changed_steps=changed_steps, opened=opened, closed=closed,
-            changed_data=_changed_data(changes, describer.titles(view["model_hash"])),
-            changed_fields=_changed_fields(changes), next_timer=next_timer,
-            case_data=describer.plain(view["model_hash"], view["data"]), diagram=diagram,
-            links=[{"process_id": link.process_id, "name": describer.title(view["model_hash"], link.element_id)
-                    or link.name} for link in diagram_links(found, process_id)],
-            integrity=_integrity(session, case), replay_check=replay_check, latest=latest,
-            title_of=lambda element_id: describer.title(view["model_hash"], element_id), action_label=action_label,
-            person_name=person_name,
-        )
+    found = audit_pages.history(_services(), current_user.actor, case_id, request.args.get("at", type=int),
+                                request.args.get("process"), labels.lang())
+    case = found["case"]
+    if found["failed"] is not None:
+        return render_template("audit/history.html", case=case, failed=found["failed"], rows=[], moment=None,
+                               integrity=found["integrity"]), 200
+    moment, view, changes = found["moment"], found["view"], found["changes"]
+    events = moment["events"]
+    process_id = found["process_id"]
+    diagram = {
+        "xml_url": url_for("audit.diagram", case_id=case.id, version_id=found["version_id"], process_id=process_id),
+        "completed": view["completed"], "active": view["active"], "process_id": process_id,
+    }
+    waiting = [{**w, "what": _waiting_kind(w["kind"]), "detail": _waiting_detail(w)} for w in found["waiting"]]
+    next_timer = datetime.fromisoformat(view["next_timer_at"]) if view["next_timer_at"] else None
+    current_title = found["current_title"]
+    return render_template(
+        "audit/history.html", case=case, failed=None, moment=moment, view=view, seq=found["seq"],
+        last=events[-1]["seq"], rows=found["rows"], current=moment["event"], tasks=found["tasks"], waiting=waiting,
+        changes=changes, changed_steps=found["changed_steps"], opened=found["opened"], closed=found["closed"],
+        changed_data=_changed_data(changes, found["titles"]), changed_fields=_changed_fields(changes),
+        next_timer=next_timer, case_data=found["case_data"], diagram=diagram, links=found["links"],
+        integrity=found["integrity"], replay_check=found["replay_check"], latest=found["latest"],
+        # the page names only the current event's step by this
+        title_of=lambda _element_id: current_title, action_label=action_label, person_name=person_name,
+    )
 
 
 def _changed_fields(changes: dict) -> list[tuple[str, str, str]]:
@@ -183,41 +138,12 @@ def _changed_data(changes: dict, titles: dict[str, str]) -> list[tuple[str, str,
     return [(titles.get(key, key), shown(key, before), shown(key, after)) for key, (before, after) in changed.items()]
 
 
-def _integrity(session, case) -> dict:
-    """The case stream checked now (every hash), and where the latest anchor stands for it."""
-    anchors = load_anchors(session)
-    report = verify(session.connection(), stream=case_stream(case.id), anchors=anchors)
-    anchor = latest_anchor(session)
-    anchored_seq = None
-    for item in reversed(anchors):
-        entry = next((seq for name, seq, _h in item["changed"] if name == case_stream(case.id)), None)
-        if entry is not None:
-            anchored_seq = entry
-            break
-    return {
-        "ok": report.ok, "problems": [str(p) for p in report.problems[:5]], "events": report.events,
-        "anchor": anchor, "anchored_seq": anchored_seq,
-        "anchor_at": datetime.fromisoformat(anchor["created_at"]) if anchor else None,
-    }
-
-
 @bp.get("/cases/<int:case_id>/diagram/<int:version_id>/<process_id>.bpmn")
 @login_required
 def diagram(case_id: int, version_id: int, process_id: str):
-    with _services().db.reader() as session:
-        case = _readable_case(session, case_id)
-        if version_id not in versions_of(session, case):
-            abort(404)
-        found = model_map(session, version_id, case.process_id)
-        name = found.process_files.get(process_id)
-        xml = version_files(session, version_id).get(name) if name else None
-        if xml is None:
-            abort(404)
-        from ..designer import names
-        from .cases import viewer_xml
-
-        # names in the reader's language: the names catalog's first, then the forms' titles and the roles
-        xml = viewer_xml(session, version_id, case.process_id, names.localize_xml(xml, labels.lang(), model=name))
+    xml = audit_pages.diagram_xml(_services(), current_user.actor, case_id, version_id, process_id, labels.lang())
+    if xml is None:
+        abort(404)
     return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600",
                                                               "Vary": "Cookie, Accept-Language"})
 
@@ -226,24 +152,15 @@ def diagram(case_id: int, version_id: int, process_id: str):
 @login_required
 def report(case_id: int):
     from ..audit.dossier import REPORT
-    from ..audit.dossier_export import export_dossier
 
-    with _services().db.reader() as session:
-        case = _readable_case(session, case_id)
-        content = _dossier_file(export_dossier(session, case, created_by=current_user.actor.username,
-                                               lang=labels.lang()), REPORT)
-    return Response(content, mimetype="text/html")
+    _name, content = audit_pages.dossier(_services(), current_user.actor, case_id, labels.lang())
+    return Response(_dossier_file(content, REPORT), mimetype="text/html")
 
 
 @bp.get("/cases/<int:case_id>/dossier.zip")
 @login_required
 def dossier(case_id: int):
-    from ..audit.dossier_export import export_dossier
-
-    with _services().db.reader() as session:
-        case = _readable_case(session, case_id)
-        content = export_dossier(session, case, created_by=current_user.actor.username, lang=labels.lang())
-        name = f"{case.reference}-dossier-{clock.now().astimezone(UTC):%Y%m%dT%H%M%SZ}.zip"
+    name, content = audit_pages.dossier(_services(), current_user.actor, case_id, labels.lang())
     return Response(content, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

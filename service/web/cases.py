@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from ..attachments import for_case, for_download, open_download
 from ..auth.permissions import View, case_scope
 from ..cases import history, queries, submissions
+from ..cases import views as case_views
 from ..cases.forms import form_schema
 from ..queues import lookups
 from ..wording import labels
@@ -128,16 +129,8 @@ def case_diagram(case_id: int, process_id: str):
 
 
 def viewer_xml(session, version_id: int, process_id: str, xml: bytes) -> bytes:
-    """What the diagram viewer draws: the element names in the reader's language (tasks by their forms' titles,
-    lanes by their roles, "日本語 (English)" names split)."""
-    lang = labels.lang()
-    found = history.model_map(session, version_id, process_id)
-
-    def title(element_id: str) -> str:
-        element = found.elements.get(element_id)
-        return found.title(session, version_id, element_id, lang) if element is not None and element.form else ""
-
-    return history.localized_diagram(xml, lang, title=title, words=labels.diagram_words())
+    """What the diagram viewer draws, names in the reader's language (`cases.views.viewer_xml`)."""
+    return case_views.viewer_xml(session, version_id, process_id, xml, labels.lang())
 
 
 @bp.get("/attachments/<public_id>")
