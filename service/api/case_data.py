@@ -21,9 +21,9 @@ from flask_babel import force_locale
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from ..attachments import for_case, for_download, open_download
-from ..auth.permissions import View
-from ..cases import history, queries, submissions
+from ..attachments import open_download
+from ..cases import case_data as reads
+from ..cases import history, submissions
 from .context import actor, services
 from .paging import LangPageQuerySchema, PageQuerySchema, envelope, page_of
 
@@ -162,10 +162,6 @@ SUBMISSION_EXAMPLE = {"items": [{"round": 2, "kind": "additional_mitigation", "k
                       "total": 1, "page": 1, "per_page": 25}
 
 
-def _scoped(session, case_id: int):
-    return queries.scoped_case(session, actor(), case_id, View.SUMMARY)
-
-
 @blp.route("/cases/<int:case_id>/steps")
 class CaseSteps(MethodView):
     @blp.arguments(StepQuerySchema, location="query")
@@ -174,13 +170,10 @@ class CaseSteps(MethodView):
         """The submitted forms of the case, oldest first, as the case page shows them to the caller: all of them
         (full view), those of the steps routed to the caller's organization (partners, ministries), none
         (researchers on the team)"""
-        with services().db.reader() as session:
-            case, scope = _scoped(session, case_id)
-            found = history.model_map(session, case.model_version_id, case.process_id)
-            rows = history.steps(history.history(session, scope, case, args["lang"]), found)
-            if args.get("element_id"):
-                rows = [s for s in rows if s.element_id == args["element_id"]]
-            return page_of(rows, args)
+        rows = reads.steps(services(), actor(), case_id, args["lang"])
+        if args.get("element_id"):
+            rows = [s for s in rows if s.element_id == args["element_id"]]
+        return page_of(rows, args)
 
 
 @blp.route("/cases/<int:case_id>/timeline")
@@ -189,18 +182,16 @@ class CaseTimeline(MethodView):
     @blp.response(200, envelope(TimelineEntrySchema, "CaseTimeline"), example=TIMELINE_EXAMPLE)
     def get(self, args, case_id):
         """The case's history, oldest first, scoped like its page (a partner sees the events of its own steps)"""
-        with services().db.reader() as session:
-            case, scope = _scoped(session, case_id)
-            rows = []
-            for entry in history.history(session, scope, case, args["lang"]):
-                event = entry.event
-                if args.get("action") and event.action != args["action"]:
-                    continue
-                if args.get("element_id") and event.element_id != args["element_id"]:
-                    continue
-                rows.append({"seq": event.seq, "at": event.at, "action": event.action, "title": entry.title,
-                             "actor": entry.actor, "element_id": event.element_id, "task_id": event.task_id})
-            return page_of(rows, args)
+        rows = []
+        for entry in reads.timeline(services(), actor(), case_id, args["lang"]):
+            event = entry.event
+            if args.get("action") and event.action != args["action"]:
+                continue
+            if args.get("element_id") and event.element_id != args["element_id"]:
+                continue
+            rows.append({"seq": event.seq, "at": event.at, "action": event.action, "title": entry.title,
+                         "actor": entry.actor, "element_id": event.element_id, "task_id": event.task_id})
+        return page_of(rows, args)
 
 
 @blp.route("/cases/<int:case_id>/tasks")
@@ -210,12 +201,10 @@ class CaseTasks(MethodView):
     def get(self, args, case_id):
         """The case's open tasks the caller may see (as on its page): all (full view), those routed to their
         organization (partners, ministries), and those assigned to them; soonest due first"""
-        with services().db.reader() as session:
-            case, scope = _scoped(session, case_id)
-            rows = [i for i in history.open_items(session, scope, case)
-                    if (not args.get("role") or i.role == args["role"])
-                    and (not args.get("element_id") or i.element_id == args["element_id"])]
-            return page_of(rows, args)
+        rows = [i for i in reads.open_items(services(), actor(), case_id)
+                if (not args.get("role") or i.role == args["role"])
+                and (not args.get("element_id") or i.element_id == args["element_id"])]
+        return page_of(rows, args)
 
 
 @blp.route("/cases/<int:case_id>/team")
@@ -229,10 +218,7 @@ class CaseTeam(MethodView):
         as a whole (lead team and partner teams together, read from the case's workflow in one piece), so
         paging it would save the server no work, and pages fetched while the roster is revised could mix two
         versions of it. A project team is tens of people (a roster file imports at most 500 rows)."""
-        with services().db.reader() as session:
-            case, scope = _scoped(session, case_id)
-            flow = queries.restore(session, case, services().settings.script_time_limit)
-            return history.visible_team(scope, case, flow.lookup("members") or [], flow.lookup("partners") or [])
+        return reads.team(services(), actor(), case_id)
 
 
 @blp.route("/cases/<int:case_id>/attachments")
@@ -242,11 +228,9 @@ class CaseAttachments(MethodView):
     def get(self, args, case_id):
         """The case's evidence files the caller may download, newest first: those of the parts they see, and
         the ones they uploaded themselves"""
-        with services().db.reader() as session:
-            case, scope = _scoped(session, case_id)
-            rows = [a for a in for_case(session, actor(), case, scope)
-                    if not args.get("element_id") or a.element_id == args["element_id"]]
-            return page_of(rows, args)
+        rows = [a for a in reads.attachments(services(), actor(), case_id)
+                if not args.get("element_id") or a.element_id == args["element_id"]]
+        return page_of(rows, args)
 
 
 @blp.route("/cases/<int:case_id>/submissions")
@@ -258,18 +242,16 @@ class CaseSubmissions(MethodView):
         answer to the FA's questions, each additional-mitigation round), oldest first, each with what changed
         since the round before. Full views only (the FA once the institution submitted, the lead institution,
         auditors); an empty list for others who see the case"""
-        with services().db.reader() as session:
-            case, scope = _scoped(session, case_id)
-            rows = []
-            with force_locale(args["lang"]):
-                for entry in submissions.rounds(session, scope, case, args["lang"]):
-                    package = entry.package
-                    rows.append({"round": package.round, "kind": package.kind,
-                                 "kind_label": submissions.kind_label(package.kind),
-                                 "submitted_at": package.created_at, "submitted_by": package.submitted_by_name,
-                                 "element_id": package.element_id, "sha256": package.sha256,
-                                 "intact": entry.intact, "changes": entry.changes, "content": entry.content})
-            return page_of(rows, args)
+        rows = []
+        with force_locale(args["lang"]):
+            for entry in reads.rounds(services(), actor(), case_id, args["lang"]):
+                package = entry.package
+                rows.append({"round": package.round, "kind": package.kind,
+                             "kind_label": submissions.kind_label(package.kind),
+                             "submitted_at": package.created_at, "submitted_by": package.submitted_by_name,
+                             "element_id": package.element_id, "sha256": package.sha256,
+                             "intact": entry.intact, "changes": entry.changes, "content": entry.content})
+        return page_of(rows, args)
 
 
 @blp.route("/attachments/<public_id>")
@@ -282,9 +264,7 @@ class AttachmentDownload(MethodView):
     def get(self, public_id):
         """Download an evidence file (the same answer as the page's GET /attachments/<id>)"""
         svc = services()
-        with svc.db.reader() as session:
-            found = for_download(session, svc, actor(), public_id)
-            session.expunge(found)
+        found = reads.download(svc, actor(), public_id)
         body = open_download(svc, found)
         response = send_file(body, mimetype=found.content_type, as_attachment=True,
                              download_name=found.original_filename, max_age=0, conditional=False, etag=False)
