@@ -36,9 +36,8 @@ from flask_login import current_user, login_required
 from ..api.problems import problem
 from ..auth.permissions import may_design
 from ..cases import migration
-from ..designer import queries, versions
-from ..designer.context_check import context_preview
-from ..designer.store import DEFAULT_SET, ENTRY_PROCESSES, file_kind, version_files
+from ..designer import pages, queries, versions
+from ..designer.store import DEFAULT_SET, ENTRY_PROCESSES, file_kind
 from ..designer.validation import KNOWN_ROLES, MAX_FILE_BYTES, PRIORITIES, STAGES, validate_model_files
 from ..engine.loader import ModelError, Problem
 from ..errors import Conflict, InvalidRequest, NotFound, TejunError
@@ -70,44 +69,33 @@ def _problems_json(problems: list[Problem]) -> list[dict]:
     return [{"file": p.file, "element_id": p.element_id, "message": p.message} for p in problems]
 
 
-def _version_or_404(session, version_id: int) -> queries.VersionRow:
-    return queries.version(session, version_id)
-
-
 # -- the model store -----------------------------------------------------------------------------------
 
 
 @bp.get("/")
 @login_required
 def index():
-    with services().db.reader() as session:
-        return render_template("designer/index.html", sets=queries.model_sets(session))
+    return render_template("designer/index.html", sets=pages.model_sets(services()))
 
 
 @bp.get("/sets/<set_name>")
 @login_required
 def model_set(set_name: str):
-    with services().db.reader() as session:
-        rows = queries.versions_of(session, set_name)
-        return render_template("designer/set.html", set_name=set_name, versions=rows)
+    return render_template("designer/set.html", set_name=set_name, versions=pages.versions_of(services(), set_name))
 
 
 @bp.get("/versions/<int:version_id>")
 @login_required
 def version(version_id: int):
-    with services().db.reader() as session:
-        row = _version_or_404(session, version_id)
-        others = [v for v in queries.versions_of(session, row.set_name) if v.id != version_id]
-        contexts = context_preview(version_files(session, version_id))
-        return render_template("designer/version.html", version=row, files=queries.files_of(session, version_id),
-                               others=others, contexts=contexts)
+    found = pages.version_page(services(), version_id)
+    return render_template("designer/version.html", version=found["version"], files=found["files"],
+                           others=found["others"], contexts=found["contexts"])
 
 
 @bp.get("/versions/<int:version_id>/files/<path:name>")
 @login_required
 def file(version_id: int, name: str):
-    with services().db.reader() as session:
-        content = queries.file_content(session, version_id, name)
+    content = pages.file_content(services(), version_id, name)
     response = current_app.response_class(content, mimetype=CONTENT_TYPES[file_kind(name)])
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"  # versions never change
@@ -122,9 +110,7 @@ def publish(version_id: int):
     except Conflict:
         flash(_("This version is already published."), "warning")
     else:
-        with services().db.reader() as session:
-            row = queries.version(session, version_id)
-            others = sum(v.running for v in queries.versions_of(session, row.set_name) if v.id != version_id)
+        others = pages.running_elsewhere(services(), version_id)
         flash(_("Version #%(id)d is published: new cases start on it. The %(count)d running case(s) on other "
                 "versions stay on theirs until you migrate them.", id=version_id, count=others), "success")
     return redirect(url_for("designer.version", version_id=version_id))
@@ -145,32 +131,24 @@ def diff():
     old_id, new_id = request.args.get("old", type=int), request.args.get("new", type=int)
     if not old_id or not new_id:
         raise NotFound("choose two versions")
-    with services().db.reader() as session:
-        old, new = _version_or_404(session, old_id), _version_or_404(session, new_id)
-        changes = versions.diff_versions(session, old_id, new_id)
-        elements = {"added": set(), "removed": set(), "changed": set()}
-        for found in changes["processes"].values():
-            for key in elements:
-                elements[key] |= set(found[key])
-        old_files, new_files = version_files(session, old_id), version_files(session, new_id)
-        diagrams = []
-        for name in sorted(set(changes["files"]["changed"]) | set(changes["files"]["added"])):
-            if file_kind(name) != "bpmn":
-                continue
-            entry = {"file": name, "new_url": url_for("designer.file", version_id=new_id, name=name),
-                     "added": sorted(elements["added"]), "changed": sorted(elements["changed"]),
-                     "removed": sorted(elements["removed"]), "old_url": None}
-            if name in old_files:
-                entry["old_url"] = url_for("designer.file", version_id=old_id, name=name)
-            diagrams.append(entry)
-        text_diffs = {name: queries.text_diff(session, old_id, new_id, name)
-                      for name in changes["files"]["changed"] if file_kind(name) != "bpmn"}
-        forms = sorted(n for n in (set(changes["files"]["changed"]) | set(changes["files"]["added"]))
-                       if file_kind(n) == "form")
-        names = queries.element_names(session, old_id, new_id)
-        return render_template("designer/diff.html", old=old, new=new, changes=changes, elements=elements, names=names,
-                               diagrams=diagrams, text_diffs=text_diffs, forms=forms,
-                               new_only=sorted(set(new_files) - set(old_files)))
+    found = pages.diff(services(), old_id, new_id)
+    changes, elements = found["changes"], found["elements"]
+    old_files, new_files = found["old_files"], found["new_files"]
+    diagrams = []
+    for name in sorted(set(changes["files"]["changed"]) | set(changes["files"]["added"])):
+        if file_kind(name) != "bpmn":
+            continue
+        entry = {"file": name, "new_url": url_for("designer.file", version_id=new_id, name=name),
+                 "added": sorted(elements["added"]), "changed": sorted(elements["changed"]),
+                 "removed": sorted(elements["removed"]), "old_url": None}
+        if name in old_files:
+            entry["old_url"] = url_for("designer.file", version_id=old_id, name=name)
+        diagrams.append(entry)
+    forms = sorted(n for n in (set(changes["files"]["changed"]) | set(changes["files"]["added"]))
+                   if file_kind(n) == "form")
+    return render_template("designer/diff.html", old=found["old"], new=found["new"], changes=changes,
+                           elements=elements, names=found["names"], diagrams=diagrams,
+                           text_diffs=found["text_diffs"], forms=forms, new_only=sorted(new_files - old_files))
 
 
 # -- editing -------------------------------------------------------------------------------------------
@@ -214,10 +192,8 @@ def editor_texts() -> dict[str, str]:
 @bp.get("/versions/<int:version_id>/edit")
 @login_required
 def edit(version_id: int):
-    with services().db.reader() as session:
-        row = _version_or_404(session, version_id)
-        files = queries.files_of(session, version_id)
-        main = main_file(version_files(session, version_id))
+    row, files, contents = pages.version_with_files(services(), version_id)
+    main = main_file(contents)
     config = {
         "version_id": version_id,
         "set_name": row.set_name,
@@ -274,15 +250,13 @@ def builder_texts() -> dict[str, str]:
 def _preview_schema(body) -> dict:
     """A form schema as the task page gets it: reference lists filled in (`expand_for_page`, the same expansion
     as `cases.forms.expanded_schema`), texts in the chosen language."""
-    from ..cases.forms import expand_for_page
     from ..forms.schema import localize_ui
 
     if not isinstance(body, dict) or not isinstance(body.get("schema"), dict):
         raise InvalidRequest(_("Send {\"schema\": {...}}."))
     lang = body.get("lang") if body.get("lang") in ("ja", "en") else labels.lang()
     ui = body.get("ui_schema") if isinstance(body.get("ui_schema"), dict) else {}
-    with services().db.reader() as session:
-        schema = expand_for_page(session, body["schema"], lang)
+    schema = pages.expand_for_page(services(), body["schema"], lang)
     return {"schema": schema, "ui_schema": localize_ui(ui, lang)}
 
 
@@ -320,9 +294,7 @@ def _edited_set(version_id: int, body) -> dict[str, bytes]:
     for name in [*edited, *removed]:
         if not isinstance(name, str) or not FILE_NAME.fullmatch(name):
             raise InvalidRequest(_("File name not allowed: %(name)s", name=str(name)[:160]))
-    with services().db.reader() as session:
-        _version_or_404(session, version_id)
-        files = dict(version_files(session, version_id))
+    _row, _files, files = pages.version_with_files(services(), version_id)
     for name in removed:
         files.pop(name, None)
     for name, content in edited.items():
@@ -345,8 +317,7 @@ def validate(version_id: int):
         return _json_refusal(exc)
     found = validate_model_files(files)
     answer = {"valid": not found, "errors": _problems_json(found)}
-    with services().db.reader() as session:
-        set_name = queries.version(session, version_id).set_name
+    set_name = pages.version(services(), version_id).set_name
     if set_name == DEFAULT_SET:  # the set the names catalogs (bpmn/names) name
         from ..designer import names
 
@@ -366,8 +337,7 @@ def save_draft(version_id: int):
     except TejunError as exc:
         return _json_refusal(exc)
     comment = str(body.get("comment") or "").strip()[:MAX_COMMENT] or _("Edited in the browser")
-    with services().db.reader() as session:
-        set_name = queries.version(session, version_id).set_name
+    set_name = pages.version(services(), version_id).set_name
     try:
         new_id, created = versions.upload_draft(services(), current_user.actor, files, comment, set_name=set_name)
     except ModelError as exc:
@@ -408,8 +378,7 @@ def _uploaded_files() -> tuple[dict[str, bytes], list[Problem]]:
 @bp.route("/upload", methods=["GET", "POST"])
 @login_required
 def upload():
-    with services().db.reader() as session:
-        sets = queries.model_sets(session)
+    sets = pages.model_sets(services())
     form = {"set_name": request.values.get("set_name") or DEFAULT_SET, "new_set": "", "comment": "",
             "base": request.values.get("base", type=int)}
     if request.method == "GET":
@@ -425,11 +394,10 @@ def upload():
         problems.append(Problem("-", None, _("Choose at least one .bpmn, .dmn or .json file.")))
     merged = dict(files)
     if form["base"] and not problems:
-        with services().db.reader() as session:
-            base = _version_or_404(session, form["base"])
-            if base.set_name != set_name:
-                problems.append(Problem("-", None, _("The base version belongs to another model set.")))
-            merged = {**version_files(session, base.id), **files}
+        base, _files, base_files = pages.version_with_files(services(), form["base"])
+        if base.set_name != set_name:
+            problems.append(Problem("-", None, _("The base version belongs to another model set.")))
+        merged = {**base_files, **files}
     if not problems:
         try:
             new_id, created = versions.upload_draft(services(), current_user.actor, merged,
@@ -448,13 +416,6 @@ def upload():
 
 
 # -- migration of running cases --------------------------------------------------------------------------
-
-
-def _target(session, version_id: int) -> queries.VersionRow:
-    row = _version_or_404(session, version_id)
-    if row.status != "published":
-        raise InvalidRequest("cases can only move to a published version")
-    return row
 
 
 def _case_filter(values) -> queries.CaseFilter:
@@ -476,35 +437,33 @@ def _not_published(version_id: int):
 @login_required
 def cases(version_id: int):
     chosen = _case_filter(request.args)
-    with services().db.reader() as session:
-        try:
-            target = _target(session, version_id)
-        except InvalidRequest:
-            return _not_published(version_id)
-        rows, total = queries.movable_cases(session, target.set_name, version_id, chosen)
-        hashes = {v.id: v.content_hash for v in queries.versions_of(session, target.set_name)}
-        return render_template("designer/cases.html", target=target, rows=rows, total=total, chosen=chosen,
-                               choices=queries.filter_choices(session, target.set_name), hashes=hashes)
+    try:
+        found = pages.movable_cases(services(), version_id, chosen)
+    except InvalidRequest:
+        return _not_published(version_id)
+    return render_template("designer/cases.html", target=found["target"], rows=found["rows"], total=found["total"],
+                           chosen=chosen, choices=found["choices"], hashes=found["hashes"])
 
 
-def _chosen_case_ids(version_id: int, target: queries.VersionRow, session) -> list[int]:
-    if request.form.get("all_matching"):
-        rows, _total = queries.movable_cases(session, target.set_name, version_id, _case_filter(request.form),
-                                             limit=migration.MAX_CASES_PER_JOB)
-        return [r.id for r in rows]
+def _chosen_case_ids(version_id: int) -> tuple[queries.VersionRow, list[int]]:
+    """The target version (InvalidRequest unless published) and the cases chosen: all movable ones matching the
+    filter, or those ticked."""
+    all_matching = bool(request.form.get("all_matching"))
+    target, matching = pages.matching_case_ids(services(), version_id,
+                                               _case_filter(request.form) if all_matching else None)
+    if matching is not None:
+        return target, matching
     ids = [i for i in request.form.getlist("case_id", type=int) if i > 0]  # out of range: 400 (input_guard)
-    return list(dict.fromkeys(ids))[:migration.MAX_CASES_PER_JOB]
+    return target, list(dict.fromkeys(ids))[:migration.MAX_CASES_PER_JOB]
 
 
 @bp.post("/versions/<int:version_id>/cases/preview")
 @login_required
 def preview(version_id: int):
-    with services().db.reader() as session:
-        try:
-            target = _target(session, version_id)
-        except InvalidRequest:
-            return _not_published(version_id)
-        case_ids = _chosen_case_ids(version_id, target, session)
+    try:
+        target, case_ids = _chosen_case_ids(version_id)
+    except InvalidRequest:
+        return _not_published(version_id)
     if not case_ids:
         flash(_("Choose at least one case."), "error")
         return redirect(url_for("designer.cases", version_id=version_id))
@@ -513,8 +472,7 @@ def preview(version_id: int):
     except (NotFound, InvalidRequest):
         flash(_("Some of the chosen cases cannot move to this version (another model set, or gone)."), "error")
         return redirect(url_for("designer.cases", version_id=version_id))
-    with services().db.reader() as session:
-        rows = queries.cases_by_id(session, case_ids)
+    rows = pages.cases_by_id(services(), case_ids)
     movable = [p["case_id"] for p in found if p["can_migrate"]]
     return render_template("designer/preview.html", target=target, previews=found, rows=rows, movable=movable)
 
@@ -522,11 +480,10 @@ def preview(version_id: int):
 @bp.post("/versions/<int:version_id>/cases/migrate")
 @login_required
 def migrate(version_id: int):
-    with services().db.reader() as session:
-        try:
-            _target(session, version_id)
-        except InvalidRequest:
-            return _not_published(version_id)
+    try:
+        pages.target(services(), version_id)
+    except InvalidRequest:
+        return _not_published(version_id)
     case_ids = list(dict.fromkeys(i for i in request.form.getlist("case_id", type=int) if i > 0))
     if not case_ids:
         flash(_("Choose at least one case."), "error")
@@ -553,9 +510,7 @@ def migrate(version_id: int):
 
 
 def _progress(job_id: int) -> dict:
-    with services().db.reader() as session:
-        found = migration.job_progress(session, job_id)
-        rows = queries.cases_by_id(session, [int(i) for i in found["predicted"]])
+    found, rows = pages.job_progress(services(), job_id)
     results = []
     for case_id, outcome in sorted((found["results"] or {}).items(), key=lambda kv: int(kv[0])):
         row = rows.get(int(case_id))
