@@ -175,10 +175,16 @@ def refresh_work_items(
     data (the only tasks they change)."""
     ready = {t.task_id: t for t in flow.ready_human_tasks()}
     # the case's items as plain rows (what `may_work` reads), not ORM objects: only new ones are built
-    existing = {row.task_id: row for row in session.execute(_ITEM_ROWS, {"case_id": case.id})}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:  # one round trip: the rows as they were, and the gone ones deleted by the statement's CTE
+        rows = session.execute(_ITEM_ROWS_DELETING_GONE, {"case_id": case.id, "ready": list(ready)})
+    else:
+        rows = session.execute(_ITEM_ROWS, {"case_id": case.id})
+    existing = {row.task_id: row for row in rows}
     gone = [row.id for task_id, row in existing.items() if task_id not in ready]
     if gone:
-        session.execute(_DELETE_ITEMS, {"ids": gone})
+        if not postgres:
+            session.execute(_DELETE_ITEMS, {"ids": gone})
         # as an ORM delete would: the session forgets the deleted items it holds (the completed task's item)
         held = session.identity_map
         for key in [k for k in held if k[0] is WorkItem and k[1][0] in gone]:
@@ -199,6 +205,12 @@ _items = WorkItem.__table__
 _ITEM_ROWS = select(_items.c.id, _items.c.task_id, _items.c.role, _items.c.organization_id,
                     _items.c.assignee_id).where(_items.c.case_id == bindparam("case_id"))
 _DELETE_ITEMS = delete(_items).where(_items.c.id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: a data-modifying CTE deletes the items whose task is no longer ready; the SELECT sees the rows
+# as they were before it (one snapshot), so the gone ones are known from the rows as well
+_ITEM_ROWS_DELETING_GONE = _ITEM_ROWS.add_cte(
+    delete(_items).where(_items.c.case_id == bindparam("case_id"),
+                         _items.c.task_id.not_in(bindparam("ready", expanding=True)))
+    .returning(_items.c.id).cte("gone"))
 
 
 def open_items(session: Session) -> dict[int, list]:
