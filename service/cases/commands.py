@@ -186,6 +186,10 @@ def complete_task(
         clean = validate_submission(session, case, item, data, actor.locale)
         intake.check_roster(session, case, item.form, clean, actor.locale)  # one PI, people of the institutions
         change = CaseChange.of(session, svc, case, actor)
+        try:  # another submission may have committed between reading the item and reading the workflow
+            change.flow.human_task(item.task_id)
+        except TaskNotReady:
+            raise Conflict(N_("this task was already completed")) from None
         before_task_completed(session, case, item, change.flow, actor, clean)  # screening gate, certification
         completed = change.record("task_completed", task_id=item.task_id, element_id=item.element_id,
                                   data=_with_instance(change.flow, item, clean))
