@@ -6,7 +6,8 @@ designation; a call's e-Rad reconciliation file.
 | GET /api/v1/programs, /programs/<id>, /calls, /calls/<id> | everyone signed in (published programmes and calls) |
 | GET /api/v1/organizations, /organizations/<id> | everyone signed in (the names forms offer) |
 | GET /api/v1/reference/technology_areas, /risk_levels, /mitigation_catalog | everyone signed in |
-| POST /api/v1/designations | FA officers and managers, for their own funding agency (else 404), as the page |
+| POST /api/v1/designations | FA officers and managers, for their own funding agency; with `ministry_id`, that
+  ministry's officers, for any funding agency (else 404), as the page |
 | GET /api/v1/calls/<id>/erad.csv | the call's FA staff and auditors in scope; 403 for others who see the call |
 """
 
@@ -122,6 +123,9 @@ class MeasureSchema(ma.Schema):
 class DesignationStartSchema(StrictSchema):
     funding_agency_id = ma.fields.Integer(required=True, validate=ID)
     title = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+    ministry_id = ma.fields.Integer(validate=ID, metadata={
+        "description": "the designating ministry (its officers only; 「国又はFAが指定する」): the ministry drafts the "
+                       "designation and the funding agency publishes the call; omitted, the funding agency designates"})
 
 
 class EradQuerySchema(StrictSchema):
@@ -263,7 +267,8 @@ class Designations(MethodView):
                                                "error": None})
     @blp.alt_response(404, "NOT_FOUND")
     def post(self, args):
-        """Start a programme designation case (FA officers and managers of that funding agency; else 404), as
-        the page does; its first task is the draft"""
+        """Start a programme designation case, as the page does: FA officers and managers of that funding agency,
+        or with `ministry_id` that ministry's officers for a programme of any funding agency; else 404. Its first
+        task is the draft (the ministry's, when a ministry designates)"""
         return designation.start_designation(services(), actor(), funding_agency_id=args["funding_agency_id"],
-                                             title=args["title"])
+                                             title=args["title"], ministry_id=args.get("ministry_id"))

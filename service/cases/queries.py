@@ -271,6 +271,26 @@ def designating_agencies(session: Session, actor: Actor) -> list:
         Organization.id.in_(ids), Organization.kind == "funding_agency").order_by(Organization.name)))
 
 
+def designating_ministries_for(svc, actor: Actor) -> tuple[list, list]:
+    """The ministries whose officer the actor is (they may designate a programme for it, 「国又はFAが指定する」)
+    and, when there are any, every funding agency by name (the ministry designates a programme of any
+    agency, which then publishes the call); both empty for anyone else. A read session of its own."""
+    from ..models import Organization
+    from .designation import may_designate_as_ministry
+
+    ids = sorted({g.organization_id for g in actor.grants if may_designate_as_ministry(actor, g.organization_id)})
+    if not ids:
+        return [], []
+    with svc.db.reader() as session:
+        ministries = list(session.scalars(select(Organization).where(
+            Organization.id.in_(ids), Organization.kind == "ministry").order_by(Organization.name)))
+        if not ministries:
+            return [], []
+        agencies = list(session.scalars(select(Organization).where(
+            Organization.kind == "funding_agency").order_by(Organization.name)))
+        return ministries, agencies
+
+
 def cases_in_error_for(svc, actor: Actor, limit: int = 200) -> list[CaseInError]:
     """`cases_in_error` in a read session of its own (for entry points, which open none)."""
     with svc.db.reader() as session:

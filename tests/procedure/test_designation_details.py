@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from service.audit.replay import replay_and_compare
 from service.cases import commands
@@ -16,7 +17,7 @@ from service.cases.designation import start_designation
 from service.errors import NotFound, ValidationFailed
 from service.forms import references
 from service.models import Call, Case, Program
-from tests.web.helpers import bearer, post_json, sign_in
+from tests.web.helpers import bearer, post, post_json, sign_in
 
 from .drive import (
     ASSESSMENT_AS_PROPOSED,
@@ -215,3 +216,38 @@ def test_the_institution_cannot_submit_until_the_forms_the_call_requires_are_the
     review = drive.item(case_id, "review_submission")
     assert drive.task_data(case_id, review.task_id)["required_forms_missing"] == []
     replays_identically(svc, designation_id, case_id)
+
+
+def test_a_ministry_officer_designates_from_the_page_and_the_api(app, drive, world, svc):
+    """Issue 18 point 6: the ministry's officer finds the designation page from the case list, the ministry is
+    theirs (no choice to make), the agency whose programme it is one of all; the API takes `ministry_id`."""
+    page = sign_in(app, world, "ministry")
+    assert 'href="/designations/new"' in page.get("/cases").get_data(as_text=True)
+    form = page.get("/designations/new").get_data(as_text=True)
+    assert f'name="ministry_id" value="{world.ministry_id}"' in form  # their own ministry, fixed
+    assert f'value="{world.fa_id}"' in form  # an agency they hold no role in: any agency's programme
+    started = post(page, "/designations/new", {"ministry_id": world.ministry_id, "funding_agency_id": world.fa_id,
+                                                "title": "府省がページから指定"})
+    assert started.status_code == 302 and started.headers["Location"].startswith("/tasks/")
+    refused = post(page, "/designations/new", {"ministry_id": world.ministry_id + 999,
+                                                "funding_agency_id": world.fa_id, "title": "他府省として"})
+    assert refused.status_code == 422  # not their ministry: nothing started
+
+    client = app.test_client()
+    body = {"funding_agency_id": world.fa_id, "title": "府省がAPIで指定", "ministry_id": world.ministry_id}
+    for who in ("fa_officer", "security"):  # the FA may not designate as the ministry; nobody else either
+        assert client.post("/api/v1/designations", json=body, headers=bearer(client, world, who)).status_code == 404
+    response = client.post("/api/v1/designations", json=body, headers=bearer(client, world, "ministry"))
+    assert response.status_code == 201, response.get_json()
+
+    for title in ("府省がページから指定", "府省がAPIで指定"):
+        with svc.db.reader() as session:
+            case_id = session.scalars(select(Case.id).where(Case.title == title)).one()
+        assert drive.ready(case_id) == ["draft_ministry_designation"]
+        drive.do(case_id, "draft_ministry_designation", "ministry", draft(f"{world.tag}-{case_id}"))
+        drive.do(case_id, "publish_call", "fa_officer", {"call_publication": {"published_on": iso(today())}})
+        case = drive.case(case_id)
+        assert (case.status, case.outcome) == ("completed", "designated")
+        with svc.db.reader() as session:
+            assert session.get(Program, case.program_id).designated_by_id == world.ministry_id
+        replays_identically(svc, case_id)

@@ -202,9 +202,10 @@ RULES: dict[str, dict[str, str]] = {
     **{f"screening_pages.{name} {method}": rule(ok=INSTITUTION_STAFF | {"sysadmin"}) for name, method in (
         ("lists", "GET"), ("upload_list", "POST"), ("import_uploaded_list", "POST"))},
     # starting a programme designation from a page: FA officers and managers (of any agency: the form offers
-    # their own); the empty POST probe is answered 422 past the check
-    "web.designation_new GET": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager"}),
-    "web.designation_new POST": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager"}),
+    # their own) and a ministry's officers (the ministry designates, any agency's programme); the empty POST
+    # probe is answered 422 past the check
+    "web.designation_new GET": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager", "ministry"}),
+    "web.designation_new POST": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager", "ministry"}),
     # audit pages: auditors and FA / institution staff, on the cases they see in full
     "audit.index GET": rule(ok={"fa_officer", "fa_manager", "fa2_officer", "fa2_manager", "auditor",
                                 "fa_auditor"} | INSTITUTION_STAFF),
@@ -233,7 +234,8 @@ RULES: dict[str, dict[str, str]] = {
     # the call's e-Rad file: FA1's staff and auditors in scope; everyone else sees the call, so 403
     "catalog.CallEradExport GET": rule(ok={"fa_officer", "fa_manager", "auditor", "fa_auditor"},
                                        forbidden=SIGNED_IN - {"fa_officer", "fa_manager", "auditor", "fa_auditor"}),
-    # a programme designation: FA1's officers and managers (for another agency: 404 "no such funding agency")
+    # a programme designation: FA1's officers and managers (for another agency: 404 "no such funding agency");
+    # the probe names no ministry, so a ministry's officer gets 404 too (with `ministry_id`: test_case_api)
     "catalog.Designations POST": rule(ok={"fa_officer", "fa_manager"}),
     # e-Rad pages: the per-call files for whoever may export a call (FA staff, auditors); importing a roster file
     # into the case's open roster task for who may work it (403 for the others who see the case)
