@@ -120,19 +120,29 @@ def _waiting_detail(waiting: dict) -> str:
     return duration_text(detail) or moment_text(detail) or detail  # a duration, else a date and time in JST
 
 
+def _in_words(node) -> str:
+    """A described value on one line: "name: value; name: value", list items separated by " / "."""
+    if node.kind == "object":
+        return "; ".join(f"{label}: {_in_words(child)}" for label, child in node.fields)
+    if node.kind == "list":
+        return " / ".join(_in_words(child) for child in node.items) or "—"
+    return node.text or "—"
+
+
 def _changed_data(changes: dict, titles: dict[str, str]) -> list[tuple[str, str, str]]:
     """(name, before, after) of the case data an event changed; the names catalog's internal variables left out.
     Plain values as the data panels show them (codes, durations, times in JST), structures in brief."""
     from ..audit.presentation import without_internal
-    from ..audit.replay import brief
     from ..wording.render import describe
 
     def shown(key, value) -> str:
         if value is None:
             return "—"
-        if isinstance(value, dict | list):
-            return brief(value)
-        return describe(None, value, titles=titles, key=key).text
+        node = describe(None, value, titles=titles, key=key)
+        if isinstance(value, dict | list):  # a structure in brief, in words: its fields named, its codes labelled
+            text = _in_words(node)
+            return text if len(text) <= 160 else text[:160] + "…"
+        return node.text
 
     changed = without_internal(changes["data"])
     return [(titles.get(key, key), shown(key, before), shown(key, after)) for key, (before, after) in changed.items()]

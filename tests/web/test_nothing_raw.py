@@ -86,10 +86,12 @@ def _property_names(node) -> set[str]:
 # a time as the engine or the log writes it (people read 2026-04-01 09:00 in JST), an engine class's name
 ISO_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 ENGINE_CLASS = re.compile(r"\b[A-Z][A-Za-z]+EventDefinition\b")
+JSON_TEXT = re.compile(r'[{\[]\s*"[a-z_]+"\s*:|\[\s*\{')  # a structure dumped as JSON: {"role": "co_pi"
 
 
 def raw_in(text: str, codes: set[str], usernames: set[str]) -> list[str]:
-    found = [m.group(0) for pattern in (DURATION, ISO_TIME, ENGINE_CLASS) for m in pattern.finditer(text)]
+    found = [m.group(0) for pattern in (DURATION, ISO_TIME, ENGINE_CLASS, JSON_TEXT)
+             for m in pattern.finditer(text)]
     found += [c for c in codes if re.search(rf"(?<![\w.-]){re.escape(c)}(?![\w-])", text)]
     found += [u for u in usernames if re.search(rf"(?<![\w.@-]){re.escape(u)}(?![\w@-])", text)]
     return found
@@ -156,6 +158,7 @@ def test_the_detector_finds_what_it_looks_for(svc):
     assert raw_in("期限 2099-12-31T23:59:59+09:00", codes, set()) == ["2099-12-31T23:59"]
     assert raw_in("待機 (SignalEventDefinition)", codes, set()) == ["SignalEventDefinition"]
     assert not raw_in("2099-12-31 23:59", codes, set())
+    assert raw_in('研究者 {"name": "山本 大輔"', codes, set()) == ['{"name":']
 
 
 def test_the_disclosure_profile_is_the_disclosure_form_and_a_labelled_read_only_view(demo_app, svc):
@@ -245,7 +248,8 @@ def case_data_problems(html: str, lang: str) -> list[str]:
     panels = _CaseData()
     panels.feed(html)
     found = [f"name {n!r}" for n in panels.names if IDENTIFIER.match(n) or (lang == "ja" and not JAPANESE.search(n))]
-    found += [f"value {v!r}" for v in panels.values if IDENTIFIER.match(v) or ISO_MOMENT.search(v)]
+    found += [f"value {v!r}" for v in panels.values
+              if IDENTIFIER.match(v) or ISO_MOMENT.search(v) or JSON_TEXT.search(v)]
     return found
 
 
