@@ -54,8 +54,9 @@ def claim_from_team_queue(page, task_title: str) -> None:
 
 def first_row(page, field: str) -> None:
     """Make sure an array's first row exists (RJSF adds `minItems` rows by itself)."""
-    if page.locator(field).count() == 0:
-        page.get_by_role("button", name="行を追加").first.click()
+    if page.locator(field).count() == 0:  # that array's own add button: a form may hold several arrays
+        array = field.split("_0_", 1)[0]
+        page.locator(array).get_by_role("button", name="行を追加").last.click()
     page.locator(field).wait_for()
 
 
@@ -157,6 +158,13 @@ def test_the_main_journeys_through_the_pages(svc, world, open_as):
     add_measure(security, "#root_additional_mitigation", "M7 サイバーセキュリティ対策", "project", "情報基盤センター",
                 "2027-06-30")
     submit(security)
+    # the PI confirms again that the additional measures can be carried out
+    researcher.goto(f"{researcher.live.url}/")
+    open_form(researcher, "追加措置の実施可能性の確認")
+    researcher.locator("#root_additional_feasibility_feasible").check()
+    researcher.locator("#root_additional_feasibility_confirmed_on").fill(today())
+    submit(researcher)
+    researcher.watch.assert_clean()
     open_form(admin, "追加措置の承認と再提出", tab="team")
     admin.get_by_label("承認して再提出する").check()
     submit(admin)
