@@ -159,6 +159,15 @@ MINIMAL: dict[tuple[str, str, str], dict] = {
         True: ({"feasible": True, "confirmed_on": DATE}, set()),
         False: ({"feasible": False, "confirmed_on": DATE, "comments": "人員不足"}, set()),
     },
+    ("additional_feasibility.schema.json", "/additional_feasibility", "feasible"): {
+        True: ({"feasible": True, "confirmed_on": DATE}, set()),
+        False: ({"feasible": False, "confirmed_on": DATE, "comments": "予算が足りない"}, set()),
+    },
+    ("partner_assessment_review.schema.json", "/partner_assessment_review", "override"): {
+        True: ({"override": True, "mitigation_needed": True, "overridden_level": "L3", "override_reason": "海外兼業"},
+               set()),  # the level and reason stay on the form; they are required only with an override
+        False: ({"override": False, "mitigation_needed": False}, set()),
+    },
     ("assessment_review.schema.json", "/assessment_review", "override"): {
         True: ({"override": True, "mitigation_needed": True, "overridden_level": "L3", "override_reason": "共同研究先"},
                {"overridden_level", "override_reason"}),
@@ -216,8 +225,11 @@ MINIMAL[("partner_due_diligence.schema.json", "/partner_due_diligence/team_scree
     MINIMAL[("screening_results.schema.json", "/screening_results/results/[]", "match_status")]
 MINIMAL[("partner_due_diligence.schema.json", "/partner_due_diligence/team_screening/[]", "listed_relation")] = \
     MINIMAL[("screening_results.schema.json", "/screening_results/results/[]", "listed_relation")]
-MINIMAL[("partner_due_diligence.schema.json", "/partner_due_diligence/team_assessment/measures_proposed/[]",
-         "measure")] = MINIMAL[("mitigation_plan.schema.json", "/mitigation_plan/measures/[]", "measure")]
+# a list decides by being there, not by a value: naming affected subjects lifts "at least one measure" (the
+# schema's if/else, driven in tests/procedure/test_additional_rounds.py); no value to enumerate here
+MINIMAL[("additional_mitigation.schema.json", "/additional_mitigation", "affected_subjects")] = {}
+MINIMAL[("partner_mitigation_plan.schema.json", "/partner_mitigation_plan/measures/[]", "measure")] = \
+    MINIMAL[("mitigation_plan.schema.json", "/mitigation_plan/measures/[]", "measure")]
 
 
 def _cases():
