@@ -4,11 +4,25 @@ the entry points back, and no modules import each other in a loop."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from importlinter.cli import lint_imports
+from importlinter import cli
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def lint_imports(**options) -> int:
+    """import-linter's command, run in this process without its side effect on the others: its logging set-up
+    (logging.config.dictConfig) disables every logger that exists, so the tests after it in the same worker
+    lost their log lines (the engine's, tejun's)."""
+    loggers = [logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
+    disabled = {logger: logger.disabled for logger in loggers}
+    try:
+        return cli.lint_imports(**options)
+    finally:
+        for logger, was in disabled.items():
+            logger.disabled = was
 
 
 def test_every_import_contract_is_kept(monkeypatch, capsys):
