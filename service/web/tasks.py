@@ -19,15 +19,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import attachments
 from ..api.problems import problem
 from ..attachments import store_upload
-from ..auth.permissions import View, case_scope, case_view
-from ..cases import commands, queries
+from ..cases import commands
+from ..cases.task_page import task_page
 from ..errors import TejunError
-from ..queues import lookups
 from ..wording import labels
-from ..wording.render import describe
 from .blueprint import bp, services
 from .pages import action_failed, safe_next
 from .problems import json_problem
@@ -37,25 +34,11 @@ from .problems import json_problem
 @login_required
 def task(task_id):
     actor = current_user.actor
-    with services().db.reader() as session:
-        form = queries.task_form(session, actor, str(task_id), labels.lang())
-        item, case = form["item"], form["case"]
-        editable = form["may_work"] and item.assignee_id in (None, actor.user_id)
-        orgs, programs, people = lookups.names(session, [item])
-        colleagues = lookups.assignable_people(session, item) if form["may_assign"] else []
-        _upload_limit(form["ui_schema"], services().settings.max_upload_bytes)
-        context = [(entry, describe(entry.schema, entry.display, entry.root)) for entry in form["context"]]
-        downloadable = {a.public_id for a in attachments.for_case(session, actor, case, case_scope(actor, case))} \
-            if any(_has_file(node) for _entry, node in context) else set()
-        return render_template(
-            "task.html", form=form, item=item, case=case, editable=editable, orgs=orgs, programs=programs,
-            people=people, colleagues=colleagues, sees_case=case_view(actor, case) >= View.SUMMARY,
-            context=context, downloadable=downloadable,
-        )
-
-
-def _has_file(node) -> bool:
-    return node.kind == "file" or any(_has_file(n) for n in node.items) or any(_has_file(n) for _l, n in node.fields)
+    found = task_page(services(), actor, str(task_id), labels.lang())
+    form, item = found["form"], found["item"]
+    editable = form["may_work"] and item.assignee_id in (None, actor.user_id)
+    _upload_limit(form["ui_schema"], services().settings.max_upload_bytes)
+    return render_template("task.html", editable=editable, **found)
 
 
 def _upload_limit(ui_schema, limit: int) -> None:
