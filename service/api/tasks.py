@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..cases import commands, queries
-from ..queues import queries as queues
+from ..cases import commands, task_page
+from ..queues import views as queue_views
 from .context import actor, services
 from .schemas import (
     AssignSchema,
@@ -29,15 +29,14 @@ class Tasks(MethodView):
     def get(self, args):
         """A queue tab: `mine`, `team` (my roles, unassigned), `org` (all open in my organization), `overdue`;
         with `counts=true`, every tab's count as well"""
-        with services().db.reader() as session:
-            page = queues.queue(
-                session, actor(), args["tab"], page=args["page"], per_page=args["per_page"], sort=args["sort"],
-                program_id=args.get("program_id"), search=args.get("q"),
-            )
-            found = {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
-            if args["counts"]:
-                found["counts"] = queues.counts(session, actor())
-            return found
+        page, counts = queue_views.queue_tab(
+            services(), actor(), args["tab"], page=args["page"], per_page=args["per_page"], sort=args["sort"],
+            program_id=args.get("program_id"), search=args.get("q"), with_counts=args["counts"],
+        )
+        found = {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
+        if counts is not None:
+            found["counts"] = counts
+        return found
 
 
 @blp.route("/<uuid:task_id>")
@@ -46,19 +45,18 @@ class TaskResource(MethodView):
     @blp.response(200, TaskDetailSchema)
     def get(self, args, task_id):
         """A task with its form (JSON Schema and UI schema, localized) and the data to start from"""
-        with services().db.reader() as session:
-            form = queries.task_form(session, actor(), str(task_id), args["lang"])
-            item = form["item"]
-            return {
-                **{field: getattr(item, field) for field in TaskDetailSchema().fields if hasattr(item, field)},
-                "case_version": form["case"].version,
-                "form_schema": form["schema"],
-                "ui_schema": form["ui_schema"],
-                "data": form["data"],
-                "may_work": form["may_work"],
-                "context": [{"path": c.path, "title": c.title, "value": c.value} for c in form["context"]],
-                "instructions": str(form["instructions"]) if form["instructions"] else None,
-            }
+        form = task_page.task_form(services(), actor(), str(task_id), args["lang"])
+        item = form["item"]
+        return {
+            **{field: getattr(item, field) for field in TaskDetailSchema().fields if hasattr(item, field)},
+            "case_version": form["case"].version,
+            "form_schema": form["schema"],
+            "ui_schema": form["ui_schema"],
+            "data": form["data"],
+            "may_work": form["may_work"],
+            "context": [{"path": c.path, "title": c.title, "value": c.value} for c in form["context"]],
+            "instructions": str(form["instructions"]) if form["instructions"] else None,
+        }
 
 
 @blp.route("/<uuid:task_id>/claim")

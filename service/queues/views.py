@@ -44,3 +44,12 @@ def queue_page(svc, actor: Actor, *, tab: str | None, page: int, per_page: int, 
         orgs, program_names, people = lookups.names(session, found.items)
         rights = {item.id: (may_work(actor, item), may_assign(actor, item)) for item in found.items}
         return QueuePage(tab, counts, found, programs, orgs, program_names, people, rights)
+
+
+def queue_tab(svc, actor: Actor, tab: str, *, page: int, per_page: int, sort: str, program_id: int | None,
+              search: str | None, with_counts: bool) -> tuple[Page, dict[str, int] | None]:
+    """One page of a queue tab (`queries.queue`, the API's list) and, when asked, every tab's count."""
+    with svc.db.reader() as session:
+        found = queues.queue(session, actor, tab, page=page, per_page=per_page, sort=sort, program_id=program_id,
+                             search=search)
+        return found, queues.counts(session, actor) if with_counts else None
