@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from service.designer.store import DEFAULT_SET, latest_published
 from tests.browser.live import shot
@@ -83,12 +84,17 @@ def test_a_designer_edits_the_fields_of_a_lists_items_visually(svc, world, open_
     assert items["properties"]["measure"]["x-reference"] == "mitigation_catalog"  # the rest kept as it was
 
     # the preview (the task page's form) asks for the new field in each requested measure
+    # the preview is built again after each edit (data-state "loading" until the rebuild is in)
     preview = page.locator(".tejun-preview-form[data-state=ready]")
     preview.wait_for()
     preview.locator("#root_fa_review_decision").select_option(label=ASK_MEASURES[lang])
     choice = preview.locator("#root_fa_review_requested_measures_0_priority")
+    add = preview.locator("#root_fa_review_requested_measures__add")
+    expect(choice.or_(add).first).to_be_visible()
     if not choice.count():  # no item yet: add one as the FA officer would
-        preview.locator(".tejun-array-add button").first.click()
+        # a click event, not a pointer click: the preview's layout may still be settling ("element is not
+        # stable"), which says nothing about the form under test
+        add.dispatch_event("click")
     choice.wait_for()
     assert choice.evaluate("e => e.tagName") == "SELECT"
     assert ("低" if lang == "ja" else "Low") in choice.locator("option").all_inner_texts()

@@ -176,6 +176,7 @@ export function createJsonEditor(host, { texts, lang, name, pairContent, onChang
   }
   const schedule = () => {
     clearTimeout(timer);
+    formHost.dataset.state = 'loading'; // out of date from the edit on, not only once the rebuild starts
     timer = setTimeout(render, 250);
   };
   langSelect.addEventListener('change', render);
