@@ -114,7 +114,8 @@ def test_a_claimed_task_stays_with_its_holder_across_migration(svc, world, model
 
 
 def test_cases_migrate_in_bulk_batch_by_batch_as_the_preview_predicted(svc, world, model_line):
-    # 40 cases in four batches of 10, as the worker takes them; how fast a bulk migration goes is measured by bench/migration_bench.py
+    # 40 cases in four batches of 10, as the worker takes them; how fast a bulk migration goes is measured by
+    # bench/migration_bench.py
     set_name, v1, designer = model_line
     cases = _start(svc, world, set_name, 40)
     at_review = set(cases[::4])  # every fourth case has moved on to the FA review

@@ -212,7 +212,8 @@ def test_files_reach_a_consultation_through_the_api_with_the_page_s_checks(drive
     listed = api.get(f"/api/v1/cases/{case_id}/consultations",
                      headers=token_for(api, world.username("fa_officer"))).get_json()["items"]
     message = listed[0]["messages"][-1]
-    assert (message["id"], message["side"], message["body"]) == (sent.get_json()["id"], "institution", "契約書の写しです。")
+    assert (message["id"], message["side"], message["body"]) == (
+        sent.get_json()["id"], "institution", "契約書の写しです。")
     assert [(f["name"], f["content_type"]) for f in message["attachments"]] == [
         ("契約書.pdf", "application/pdf"), ("署名記録.txt", "text/plain")]
     downloaded = api.get(message["attachments"][0]["download"], headers=token_for(api, world.username("fa_officer")))
