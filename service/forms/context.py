@@ -74,6 +74,7 @@ def entry_problems(entries: Any) -> list[str]:
 
 
 def resolve(schema: Any, root: dict) -> dict:
+    """Follow local `$ref`s (#/definitions/x, #/$defs/x), at most ten deep."""
     seen = 0
     while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 10:
         target: Any = root

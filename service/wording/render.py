@@ -14,6 +14,8 @@ from typing import Any
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
+from ..forms.context import resolve as _resolve  # local $refs, the same walk the context files use
+
 _MAX_DEPTH = 12
 _DURATION = re.compile(r"^P(?!$)(?:(?P<Y>\d+)Y)?(?:(?P<M>\d+)M)?(?:(?P<W>\d+)W)?(?:(?P<D>\d+)D)?"
                        r"(?:T(?=\d)(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
@@ -118,18 +120,6 @@ class Node:
     fields: list[tuple[str, Node]] = field(default_factory=list)
     items: list[Node] = field(default_factory=list)
     file_id: str = ""
-
-
-def _resolve(schema: Any, root: dict) -> dict:
-    """Follow local `$ref`s (#/definitions/x, #/$defs/x)."""
-    seen = 0
-    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 10:
-        target: Any = root
-        for part in schema["$ref"].lstrip("#/").split("/"):
-            target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
-        schema = target
-        seen += 1
-    return schema if isinstance(schema, dict) else {}
 
 
 def _properties(schema: dict, root: dict) -> dict[str, dict]:
