@@ -37,7 +37,7 @@ def history(svc, actor: Actor, case_id: int, seq: int | None, process_id: str | 
     timeline described in `lang`, the diagram's process, and the stream's integrity. On a replay that fails:
     {"case", "failed", "integrity"}."""
     time_limit = svc.settings.script_time_limit
-    with svc.db.reader() as session:
+    with svc.db.reader(streaming=True) as session:  # the integrity check reads the stream through a cursor
         case = _readable_case(session, actor, case_id)
         try:
             moment = point_in_time(session, case, seq, time_limit=time_limit)

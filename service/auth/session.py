@@ -58,7 +58,7 @@ login_manager.session_protection = None
 def _read_session():
     session = g.get("tejun_read_session")
     if session is None:
-        session = g.tejun_read_session = current_app.extensions["tejun"].db.sessions()
+        session = g.tejun_read_session = current_app.extensions["tejun"].db.readers()
     return session
 
 

@@ -158,6 +158,6 @@ def stream(session: Session, statement, batch: int = 1000):
 def export_chunks(svc, fmt: str, title: str, header_and_rows) -> Iterator[bytes]:
     """The chunks of an export file (xlsx or csv): `header_and_rows(session)` returns the header and a row
     iterator, read as the file is sent; the read session of its own stays open until the last row."""
-    with svc.db.reader() as session:
+    with svc.db.reader(streaming=True) as session:
         header, rows = header_and_rows(session)
         yield from xlsx_stream(title, header, rows) if fmt == "xlsx" else csv_stream(header, rows)
