@@ -175,7 +175,9 @@ def complete_task(
 ) -> Outcome:
     """Submit a task's form: validated against its schema, then the engine runs on to the next wait."""
     with unit_of_work(svc) as session:
-        item, case = _work_item(session, actor, task_id)
+        # the item, its case and the stored workflow in one statement (one snapshot)
+        item, case, state = visible_work_item(session, actor, str(task_id), with_state=True,
+                                              when_missing=lambda: _gone(session, actor, str(task_id)))
         if not may_work(actor, item):
             raise Forbidden(N_("this task is for another role or person"))
         if item.assignee_id not in (None, actor.user_id):
@@ -185,8 +187,8 @@ def complete_task(
         _check_version(case, expected_version)
         clean = validate_submission(session, case, item, data, actor.locale)
         intake.check_roster(session, case, item.form, clean, actor.locale)  # one PI, people of the institutions
-        change = CaseChange.of(session, svc, case, actor)
-        try:  # another submission may have committed between reading the item and reading the workflow
+        change = CaseChange.of(session, svc, case, actor, state)
+        try:  # the workflow may have moved on since the item was read (another submission's commit)
             change.flow.human_task(item.task_id)
         except TaskNotReady:
             raise Conflict(N_("this task was already completed")) from None

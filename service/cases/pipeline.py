@@ -75,9 +75,9 @@ def instant(session: Session) -> datetime:
     return session.info.setdefault("tejun_instant", clock.now())
 
 
-def restore_flow(session: Session, case: Case, time_limit: float) -> CaseWorkflow:
-    """The case's workflow as stored, on its pinned model version."""
-    state = session.get(CaseState, case.id)
+def restore_flow(session: Session, case: Case, time_limit: float, state: CaseState | None = None) -> CaseWorkflow:
+    """The case's workflow as stored, on its pinned model version (`state`: its row, when already read)."""
+    state = state if state is not None else session.get(CaseState, case.id)
     # the session's identity map holds rows weakly: keep this one for `save`, or it reloads the blob
     session.info.setdefault("tejun_states", {})[case.id] = state
     return restore_blob(session, case.model_version_id, case.process_id, state.state, time_limit)
@@ -138,9 +138,11 @@ class CaseChange:
 
     # -- opening ------------------------------------------------------------------------------------------
     @classmethod
-    def of(cls, session: Session, svc: Services, case: Case, actor: Actor) -> CaseChange:
-        """A change to a case that exists: its workflow restored."""
-        return cls(session, case, actor, restore_flow(session, case, svc.settings.script_time_limit))
+    def of(cls, session: Session, svc: Services, case: Case, actor: Actor, state: CaseState | None = None
+           ) -> CaseChange:
+        """A change to a case that exists: its workflow restored (from `state`, its stored row, when the caller
+        read it with the case)."""
+        return cls(session, case, actor, restore_flow(session, case, svc.settings.script_time_limit, state))
 
     @classmethod
     def new(cls, session: Session, case: Case, actor: Actor, flow: CaseWorkflow) -> CaseChange:

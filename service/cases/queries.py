@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from .. import followups
@@ -160,17 +160,24 @@ def restore(session: Session, case: Case, time_limit: float = 1.0) -> CaseWorkfl
     return restore_flow(session, case, time_limit)
 
 
+# built once (the hot path of every task page and completion): the item, its case with the case's parties,
+# and optionally the stored workflow
+_ITEM_CASE = (select(WorkItem, Case).join(Case, Case.id == WorkItem.case_id)
+              .where(WorkItem.task_id == bindparam("task_id")).options(joinedload(Case.parties)))
+_ITEM_CASE_STATE = (select(WorkItem, Case, CaseState).join(Case, Case.id == WorkItem.case_id)
+                    .join(CaseState, CaseState.case_id == Case.id)
+                    .where(WorkItem.task_id == bindparam("task_id")).options(joinedload(Case.parties)))
+
+
 def visible_work_item(session: Session, actor: Actor, task_id: str, *, with_state: bool = False,
-                      when_missing=None) -> tuple[WorkItem, Case] | tuple[WorkItem, Case, bytes]:
+                      when_missing=None) -> tuple[WorkItem, Case] | tuple[WorkItem, Case, CaseState]:
     """The open work item, its case (with the case's parties, for `case_scope`) and, `with_state`, the case's
-    stored workflow: one statement. NotFound unless the actor may work it, assign it or sees the case whole;
-    the one way pages, the API and the use cases load and authorize a work item. `when_missing()` runs first
-    when there is no such open item (the use cases tell a task finished meanwhile from one never seen)."""
-    columns = [WorkItem, Case, *([CaseState.state] if with_state else [])]
-    query = select(*columns).join(Case, Case.id == WorkItem.case_id).where(WorkItem.task_id == str(task_id))
-    if with_state:
-        query = query.join(CaseState, CaseState.case_id == Case.id)
-    row = session.execute(query.options(joinedload(Case.parties))).unique().first()
+    stored workflow (its `CaseState` row): one statement. NotFound unless the actor may work it, assign it or
+    sees the case whole; the one way pages, the API and the use cases load and authorize a work item.
+    `when_missing()` runs first when there is no such open item (the use cases tell a task finished meanwhile
+    from one never seen)."""
+    query = _ITEM_CASE_STATE if with_state else _ITEM_CASE
+    row = session.execute(query, {"task_id": str(task_id)}).unique().first()
     if row is None:
         if when_missing is not None:
             when_missing()
@@ -205,7 +212,8 @@ def task_form(session: Session, actor: Actor, task_id: str, lang: str = "ja") ->
     already holds for the form's fields (e.g. the previous round's answers), overlaid by the user's saved
     draft.
     """
-    item, case, state = visible_work_item(session, actor, task_id, with_state=True)
+    item, case, stored = visible_work_item(session, actor, task_id, with_state=True)
+    state = stored.state
     schema = form_schema(session, case, item.form, lang) if item.form else None
     spec_props = {}
     ui_schema = None

@@ -224,11 +224,14 @@ def _keep_routes(session: Session, case: Case, created: list[WorkItem], now: dat
     task ids: those keep their first route). One statement: an insert that skips the task ids it knows."""
     if not created:
         return
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-    session.execute(insert(TaskRoute.__table__).on_conflict_do_nothing(index_elements=["task_id"]),
+    session.execute(_KEEP_ROUTE[session.get_bind().dialect.name],
                     [{"task_id": i.task_id, "case_id": case.id, "organization_id": i.organization_id,
                       "role": i.role, "routed_at": now} for i in created])
+
+
+# built once per dialect: building the statement cost more than sending it
+_KEEP_ROUTE = {name: insert(TaskRoute.__table__).on_conflict_do_nothing(index_elements=["task_id"])
+               for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
 def refresh_case(case: Case, flow: CaseWorkflow, now: datetime) -> None:
