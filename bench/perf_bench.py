@@ -96,10 +96,11 @@ TARGETS = {
     "timer_worker_peak_rss_mb": ("<=", 200),
 }
 
-QUICK = {"clients": "1,2,4", "duration": 2.0, "warmup": 0.5, "workers": 2, "cases": 2_000, "work_items": 20_000,
-         "events": 20_000, "queue_reps": 5, "history": "2,5,10", "history_samples": 3, "audit_events": 5_000,
-         "case_events": 20, "worker_seconds": 2.0}
-FULL = {"clients": "1,8,32", "duration": 20.0, "warmup": 3.0, "workers": 4, "cases": 100_000,
+QUICK = {"clients": "1,2,4", "duration": 2.0, "warmup": 0.5, "workers": 2, "threads": 1, "cases": 2_000,
+         "work_items": 20_000, "events": 20_000, "queue_reps": 5, "history": "2,5,10", "history_samples": 3,
+         "audit_events": 5_000, "case_events": 20, "worker_seconds": 2.0}
+# two sync workers: one per core of the 2-core machine measured best (docs/performance.md, round 2: gunicorn)
+FULL = {"clients": "1,8,32", "duration": 20.0, "warmup": 3.0, "workers": 2, "threads": 1, "cases": 100_000,
         "work_items": 1_000_000, "events": 1_000_000, "queue_reps": 30, "history": "10,100,300",
         "history_samples": 15, "audit_events": 200_000, "case_events": 200, "worker_seconds": 10.0}
 
@@ -346,11 +347,12 @@ def http_part(target: Target, args, workdir: Path) -> tuple[dict, dict]:
     port = free_port()
     log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
     gunicorn = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(args.workers), "--threads", str(args.threads),
+         "--bind", f"127.0.0.1:{port}",
          "--timeout", "120", "wsgi:app"],
         cwd=ROOT, env=target.env(), stdout=log, stderr=subprocess.STDOUT,
     )
-    figures: dict = {"workers": args.workers, "levels": {}}
+    figures: dict = {"workers": args.workers, "threads": args.threads, "levels": {}}
     memory: dict = {}
     try:
         deadline = time.time() + 60
